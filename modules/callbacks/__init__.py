@@ -1,0 +1,1 @@
+"""Lightning callbacks a config can add under ``callbacks``."""

@@ -1,0 +1,1 @@
+"""Classification models for small tabular/vector inputs (the smoke study)."""

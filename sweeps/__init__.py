@@ -1,0 +1,1 @@
+"""Orchestration: search space, trials, Ray, MLflow, analysis. Knows no research method by name."""

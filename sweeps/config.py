@@ -1,0 +1,52 @@
+"""Composing a study's config with Hydra's compose API, the same way in the driver and in trials."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from hydra.errors import HydraException
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from sweeps.errors import SweepConfigError
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "conf"
+CONFIG_NAME = "sweep"
+
+
+def compose_config(overrides: list[str], config_dir: str | Path = CONFIG_DIR) -> DictConfig:
+    """Compose ``conf/sweep.yaml`` with Hydra overrides (plain strings, exactly as typed)."""
+    try:
+        with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
+            return compose(config_name=CONFIG_NAME, overrides=list(overrides))
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise SweepConfigError(_first_line(exc)) from exc
+
+
+def resolve(cfg: DictConfig) -> DictConfig:
+    """Resolve every interpolation, reporting a missing mandatory value (``???``) as a config error."""
+    try:
+        OmegaConf.resolve(cfg)
+        missing = sorted(_missing_keys(cfg))
+    except OmegaConfBaseException as exc:
+        raise SweepConfigError(_first_line(exc)) from exc
+    if missing:
+        raise SweepConfigError(f"missing mandatory value: {', '.join(missing)} (set it on the command line)")
+    return cfg
+
+
+def _missing_keys(cfg: DictConfig, prefix: str = "") -> list[str]:
+    keys = []
+    for key in cfg:
+        path = f"{prefix}{key}"
+        if OmegaConf.is_missing(cfg, key):
+            keys.append(path)
+        elif isinstance(cfg[key], DictConfig):
+            keys.extend(_missing_keys(cfg[key], f"{path}."))
+    return keys
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

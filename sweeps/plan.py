@@ -1,0 +1,26 @@
+"""A validated sweep, ready to run: the driver's config, the trials' plain overrides, the space."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from omegaconf import DictConfig
+
+
+@dataclass
+class SweepPlan:
+    """Everything the runner needs, checked before Ray starts."""
+
+    cfg: DictConfig                 # the composed, resolved driver config
+    base_overrides: list[str]       # plain overrides every trial composes with (output dir made absolute)
+    space: dict[str, str]           # config key → Hydra sweep expression
+    param_space: dict[str, Any]     # the Ray Tune param_space, seed axis included
+    command: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def mlflow_hint(self, parent_run_id: str) -> str:
+        """The exact command (or address) that shows this sweep in MLflow."""
+        uri = str(self.cfg.tracking.uri)
+        where = f"mlflow ui --backend-store-uri {uri}" if uri.startswith(("sqlite:", "file:", "/")) else f"open {uri}"
+        return f"MLflow: experiment '{self.cfg.sweep.name}', parent run {parent_run_id} — {where}"

@@ -1,0 +1,121 @@
+"""Runs a planned sweep: Ray up, Tuner fit or restore, summary, Ray down. Exit code 0 / 1 / 130."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+from ray import tune
+from ray.tune import CheckpointConfig, FailureConfig, RunConfig, TuneConfig, Tuner
+from ray.tune.search.basic_variant import BasicVariantGenerator
+
+from sweeps.errors import SweepConfigError
+from sweeps.plan import SweepPlan
+from sweeps.provenance import git_state, package_versions
+from sweeps.summary import best_trial, design_summary, format_summary, trials_frame
+from sweeps.tracking import MLflowTracking
+from sweeps.trial import run_trial
+
+STATE_FILE = "sweep_state.json"
+
+
+def state_dir(plan: SweepPlan) -> Path:
+    """The sweep's deterministic Ray state folder: ``<output_dir>/ray/<sweep.name>``."""
+    return Path(plan.cfg.paths.output_dir) / "ray" / plan.cfg.sweep.name
+
+
+def prepare_state(plan: SweepPlan) -> dict:
+    """Check resume is possible, or move an older sweep of the same name aside (never deleted)."""
+    folder = state_dir(plan)
+    if plan.cfg.resume:
+        if not Tuner.can_restore(str(folder)):
+            raise SweepConfigError(f"resume=true, but there is no sweep state to resume at {folder}")
+        return json.loads((folder / STATE_FILE).read_text()) if (folder / STATE_FILE).exists() else {}
+    if folder.exists():
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        folder.rename(folder.with_name(f"{folder.name}.{stamp}"))
+    return {}
+
+
+def run_sweep(plan: SweepPlan) -> int:
+    """Run (or resume) the sweep; returns the process exit code."""
+    cfg = plan.cfg
+    previous = prepare_state(plan)
+    tracking: MLflowTracking = instantiate(cfg.tracking)
+    tracking.base_overrides = plan.base_overrides
+    parent = tracking.start_sweep(cfg.sweep.name, {**git_state(), **package_versions()}, previous.get("parent_run_id"))
+    folder = state_dir(plan)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / STATE_FILE).write_text(json.dumps({"parent_run_id": parent, "tracking_uri": tracking.uri}))
+    if not previous:
+        tracking.log_parent_text(OmegaConf.to_yaml(cfg), "config.yaml")
+        tracking.log_parent_text(plan.command + "\n", "command.txt")
+    print(plan.mlflow_hint(parent), flush=True)
+    cluster = instantiate(cfg.cluster)
+    status, code = "FAILED", 1
+    try:
+        cluster.connect()
+        results = _tuner(plan, tracking).fit()
+        code = _report(plan, results, tracking)
+        status = "FINISHED" if code == 0 else "FAILED"
+    except KeyboardInterrupt:
+        status, code = "KILLED", 130
+        print("Interrupted: resume with the same command and resume=true", file=sys.stderr)
+    finally:
+        cluster.shutdown()
+        tracking.end_sweep(status)
+        print(plan.mlflow_hint(parent), flush=True)
+    return code
+
+
+def _tuner(plan: SweepPlan, tracking: MLflowTracking) -> Tuner:
+    cfg = plan.cfg
+    trainable = tune.with_resources(
+        tune.with_parameters(run_trial, base_overrides=plan.base_overrides),
+        resources={"cpu": float(cfg.resources.cpu), "gpu": float(cfg.resources.gpu)},
+    )
+    if cfg.resume:
+        return Tuner.restore(str(state_dir(plan)), trainable=trainable)
+    return Tuner(
+        trainable,
+        param_space=plan.param_space,
+        tune_config=TuneConfig(
+            metric=cfg.sweep.metric,
+            mode=cfg.sweep.mode,
+            scheduler=instantiate(cfg.scheduler),
+            search_alg=BasicVariantGenerator(constant_grid_search=True),
+            num_samples=int(cfg.sweep.num_samples),
+            max_concurrent_trials=int(cfg.sweep.max_concurrent) or None,
+            reuse_actors=bool(cfg.sweep.reuse_actors),
+        ),
+        run_config=RunConfig(
+            name=cfg.sweep.name,
+            storage_path=str(state_dir(plan).parent),
+            failure_config=FailureConfig(max_failures=int(cfg.sweep.max_failures)),
+            checkpoint_config=CheckpointConfig(num_to_keep=1),
+            callbacks=[tracking],
+            verbose=int(cfg.sweep.verbose),
+        ),
+    )
+
+
+def _report(plan: SweepPlan, results: tune.ResultGrid, tracking: MLflowTracking) -> int:
+    metric, mode = plan.cfg.sweep.metric, plan.cfg.sweep.mode
+    trials = trials_frame(results, metric)
+    table = design_summary(trials, metric, mode)
+    print(format_summary(table, best_trial(trials, metric, mode), metric), flush=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        trials.to_csv(Path(scratch) / "trials.csv", index=False)
+        table.to_csv(Path(scratch) / "summary.csv")
+        for name in ("trials.csv", "summary.csv"):
+            tracking.log_parent_artifact(Path(scratch) / name)
+    failed = int((trials["status"] == "failed").sum())
+    if failed:
+        print(f"{failed} trial(s) failed; see their child runs' 'error' tag", file=sys.stderr)
+    return 1 if failed else 0
+

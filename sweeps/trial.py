@@ -1,0 +1,55 @@
+"""One trial, inside a Ray worker: overrides → Hydra compose → seed → task.run with a Tune reporter.
+
+The trainable receives only plain strings (the base overrides) and the sampled values; it never
+receives OmegaConf or Hydra objects, which do not pickle cleanly. It re-composes the config with
+Hydra's compose API, so a trial's config means exactly what the same overrides mean on the
+command line, and it never depends on the working directory (Ray changes it).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hydra.utils import instantiate
+from lightning import seed_everything
+from omegaconf import DictConfig
+from ray import tune
+from ray.tune.integration.pytorch_lightning import TuneReportCheckpointCallback
+
+from modules.task import RunContext
+from sweeps.config import compose_config, resolve
+from sweeps.space import SEED_KEY, trial_overrides
+
+CHECKPOINT_FILE = "checkpoint"
+
+
+def trial_config(base_overrides: list[str], sampled: dict[str, Any]) -> DictConfig:
+    """The full config of one trial: the sweep's plain overrides plus the trial's sampled values."""
+    return resolve(compose_config([*base_overrides, *trial_overrides(sampled)]))
+
+
+def run_trial(sampled: dict[str, Any], base_overrides: list[str]) -> None:
+    """The Tune function trainable: compose, seed, run the task, report its final metrics."""
+    cfg = trial_config(base_overrides, sampled)
+    seed_everything(int(sampled.get(SEED_KEY, cfg.seed)), workers=True, verbose=False)
+    artifact_dir = Path(tune.get_context().get_trial_dir()) / "artifacts"
+    artifact_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="resume-") as scratch:
+        ctx = RunContext(
+            callbacks=[TuneReportCheckpointCallback(filename=CHECKPOINT_FILE, on="train_epoch_end")],
+            artifact_dir=artifact_dir,
+            resume_from=_restored_checkpoint(Path(scratch)),
+        )
+        metrics = instantiate(cfg.task).run(cfg, ctx)
+    tune.report({**metrics, "final": 1.0})
+
+
+def _restored_checkpoint(scratch: Path) -> str | None:
+    """The Lightning checkpoint Tune restored this trial from (a retry or a resumed sweep), if any."""
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is None:
+        return None
+    path = Path(checkpoint.to_directory(str(scratch))) / CHECKPOINT_FILE
+    return str(path) if path.exists() else None
