@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 from datetime import datetime, timezone
@@ -57,6 +58,8 @@ def run_sweep(plan: SweepPlan) -> int:
         tracking.log_parent_text(plan.command + "\n", "command.txt")
     print(plan.mlflow_hint(parent), flush=True)
     cluster = instantiate(cfg.cluster)
+    # Ray warns on every forced state snapshot that num_to_keep=1 causes; the snapshots are wanted.
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     status, code = "FAILED", 1
     try:
         cluster.connect()

@@ -61,7 +61,10 @@ class MLflowTracking(Callback):
             self.client.update_run(parent_run_id, status=RunStatus.to_string(RunStatus.RUNNING))
             self.parent_run_id = parent_run_id
         else:
-            run = self.client.create_run(self.experiment_id, tags={**tags, SWEEP_TAG: experiment})
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+            run = self.client.create_run(
+                self.experiment_id, run_name=f"{experiment} {stamp}", tags={**tags, SWEEP_TAG: experiment}
+            )
             self.parent_run_id = run.info.run_id
         return self.parent_run_id
 

