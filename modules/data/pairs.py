@@ -66,5 +66,7 @@ def load_triplets_hf(
     columns = set(data.column_names)
     missing = [c for c in (query, positive, negative) if c not in columns]
     if missing:
-        raise ValueError(f"dataset {dataset_id!r} has no column(s) {missing}; has {sorted(columns)}")
+        raise ValueError(
+            f"dataset {dataset_id!r} has no column(s) {missing}; has {sorted(columns)}"
+        )
     return [Triplet(r[query], r[positive], r[negative]) for r in data]

@@ -24,9 +24,11 @@ class ClassificationEvaluator:
     ) -> None:
         if len(set(train.labels)) < 2:
             raise ValueError("classification needs at least two classes in the training set")
-        self.train, self.test, self.max_iter, self.seed, self.name = (
-            train, test, max_iter, seed, name
-        )
+        self.train = train
+        self.test = test
+        self.max_iter = max_iter
+        self.seed = seed
+        self.name = name
 
     def texts(self) -> list[str]:
         """Every text this evaluator encodes."""

@@ -49,9 +49,11 @@ class RetrievalEvaluator:
             raise ValueError("queries and relevant must have the same length")
         if not queries or any(not r for r in relevant):
             raise ValueError("every query needs at least one relevant document")
-        self.queries, self.corpus, self.relevant, self.k, self.name = (
-            queries, corpus, relevant, k, name
-        )
+        self.queries = queries
+        self.corpus = corpus
+        self.relevant = relevant
+        self.k = k
+        self.name = name
 
     @classmethod
     def from_pairs(
@@ -96,9 +98,7 @@ class RetrievalEvaluator:
             ranked = np.array([1 if j in self.relevant[i] else 0 for j in order])
             ndcg.append(ndcg_at_k(ranked, len(self.relevant[i]), self.k))
             mrr.append(mrr_at_k(ranked, self.k))
-        frame = pd.DataFrame(
-            {"example_id": np.arange(len(ndcg)), "score": ndcg, "mrr": mrr}
-        )
+        frame = pd.DataFrame({"example_id": np.arange(len(ndcg)), "score": ndcg, "mrr": mrr})
         return EvalResult(
             metric=f"retrieval/{self.name}/ndcg_at_{self.k}",
             value=float(np.mean(ndcg)),

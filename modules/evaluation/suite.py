@@ -56,12 +56,16 @@ class EvaluationSuite:
         self.retrieval = RetrievalEvaluator.from_pairs(
             test_pairs, max_queries=retrieval_queries, seed=seed
         )
-        train = load_newsgroups("train", limit_per_class=_per_class(classification_train), seed=seed)
+        train = load_newsgroups(
+            "train", limit_per_class=_per_class(classification_train), seed=seed
+        )
         test = load_newsgroups("test", limit_per_class=_per_class(classification_test), seed=seed)
         self.classification = ClassificationEvaluator(
             _truncate(train, max_chars), _truncate(test, max_chars), seed=seed
         )
-        cluster = load_newsgroups("test", limit_per_class=_per_class(clustering_docs), seed=seed + 1)
+        cluster = load_newsgroups(
+            "test", limit_per_class=_per_class(clustering_docs), seed=seed + 1
+        )
         self.clustering = ClusteringEvaluator(_truncate(cluster, max_chars), seed=seed)
 
     @property
