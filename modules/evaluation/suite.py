@@ -69,7 +69,10 @@ class EvaluationSuite:
         self.clustering = ClusteringEvaluator(_truncate(cluster, max_chars), seed=seed)
 
     @property
-    def evaluators(self) -> list:
+    def evaluators(
+        self,
+    ) -> list[STSEvaluator | RetrievalEvaluator | ClassificationEvaluator | ClusteringEvaluator]:
+        """The four evaluators, in report order."""
         return [self.sts, self.retrieval, self.classification, self.clustering]
 
     def texts(self) -> list[str]:
