@@ -48,5 +48,10 @@ def _missing_keys(cfg: DictConfig, prefix: str = "") -> list[str]:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    """Hydra's message as one line: its first paragraph, plus the available options if listed."""
+    paragraphs = [p for p in str(exc).strip().split("\n\n") if p.strip()]
+    if not paragraphs:
+        return type(exc).__name__
+    parts = [paragraphs[0]]
+    parts += [p.split("\nConfig search path")[0] for p in paragraphs[1:] if p.startswith("Available options")]
+    return " ".join(" ".join(part.split()) for part in parts)

@@ -26,11 +26,12 @@ class FailOnce(L.Callback):
 
 
 class FailAlways(L.Callback):
-    """Raise ``RuntimeError`` at the end of training epoch ``epoch``, every time."""
+    """Raise ``RuntimeError`` at the end of every training epoch from ``epoch`` on (also after a
+    restore from a later checkpoint), so the trial fails for good once its retries are spent."""
 
     def __init__(self, epoch: int = 0) -> None:
         self.epoch = epoch
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.current_epoch == self.epoch:
-            raise RuntimeError(f"injected permanent failure at epoch {self.epoch}")
+        if trainer.current_epoch >= self.epoch:
+            raise RuntimeError(f"injected permanent failure at epoch {trainer.current_epoch}")

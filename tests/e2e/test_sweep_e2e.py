@@ -1,0 +1,77 @@
+"""End-to-end: real sweeps through Ray Tune, read back from the real MLflow store."""
+
+from __future__ import annotations
+
+import pytest
+from mlflow import MlflowClient
+
+from tests.conftest import run_sweep_cli
+from tests.e2e.mlflow_store import metric_steps, store_uri, sweep_runs
+
+pytestmark = pytest.mark.slow
+SMALL = ["+experiment=smoke", "trainer.max_epochs=3"]
+
+
+def test_smoke_sweep_logs_parent_and_one_child_per_trial(short_tmp):
+    result = run_sweep_cli(*SMALL, f"paths.output_dir={short_tmp}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    hint = f"mlflow ui --backend-store-uri {store_uri(short_tmp)}"
+    assert result.stdout.count(hint) == 2, "the MLflow command is printed at start and end"
+    assert "Summary of val_acc per design" in result.stdout
+
+    parents, children = sweep_runs(short_tmp, "smoke")
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+    parent = parents[0]
+    assert parent.data.tags["git.commit"]
+    assert parent.data.tags["version.ray"].startswith("2.60")
+    artifacts = {a.path for a in MlflowClient(store_uri(short_tmp)).list_artifacts(parent.info.run_id)}
+    assert {"config.yaml", "command.txt", "summary.csv", "trials.csv"} <= artifacts
+
+    assert len(children) == 8  # 2 learning rates × 2 widths × 2 seeds
+    designs = {(c.data.tags["design"], c.data.tags["seed"]) for c in children}
+    assert len(designs) == 8
+    for child in children:
+        assert child.info.status == "FINISHED"
+        assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
+        assert set(child.data.params) == {"optim.lr", "model.hidden", "seed"}
+        assert child.data.params["optim.lr"] in {"0.01", "0.001"}
+        assert 0.0 <= child.data.metrics["val_acc"] <= 1.0
+        assert metric_steps(short_tmp, child.info.run_id, "train_loss") == [1, 2, 3]
+        child_artifacts = MlflowClient(store_uri(short_tmp)).list_artifacts(child.info.run_id)
+        assert "config.yaml" in {a.path for a in child_artifacts}
+
+
+def test_a_trial_that_raises_once_recovers_from_its_checkpoint(short_tmp):
+    marker = short_tmp / "failed-once"
+    result = run_sweep_cli(
+        *SMALL, f"paths.output_dir={short_tmp}", "sweep.seeds=[0]", "sweep.space.model.hidden='choice(32)'",
+        "sweep.space.optim.lr='choice(0.01)'",
+        "+callbacks.fail._target_=modules.callbacks.fault_injection.FailOnce",
+        "+callbacks.fail.epoch=1", f"+callbacks.fail.marker={marker}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert marker.exists(), "the injected failure happened"
+    _, children = sweep_runs(short_tmp, "smoke")
+    assert len(children) == 1
+    child = children[0]
+    assert child.info.status == "FINISHED"
+    # Resumed from the epoch-2 checkpoint: every epoch is reported exactly once, none twice.
+    assert metric_steps(short_tmp, child.info.run_id, "train_loss") == [1, 2, 3]
+
+
+def test_a_trial_that_keeps_failing_is_recorded_failed_and_the_rest_finish(short_tmp):
+    result = run_sweep_cli(
+        *SMALL, f"paths.output_dir={short_tmp}", "sweep.seeds=[0]", "sweep.space.model.hidden='choice(32)'",
+        "+callbacks.fail._target_=modules.callbacks.fault_injection.FailAlways", "+callbacks.fail.epoch=99",
+        "sweep.space.callbacks.fail.epoch='choice(1,99)'", "sweep.max_failures=1",
+    )
+    assert result.returncode == 1, result.stderr[-3000:]
+    _, children = sweep_runs(short_tmp, "smoke")
+    assert len(children) == 4  # 2 learning rates × (fails, never fails)
+    by_status = {}
+    for child in children:
+        by_status.setdefault(child.info.status, []).append(child)
+    assert len(by_status["FAILED"]) == 2 and len(by_status["FINISHED"]) == 2
+    for failed in by_status["FAILED"]:
+        assert failed.data.params["callbacks.fail.epoch"] == "1"
+        assert "injected permanent failure" in failed.data.tags["error"]
