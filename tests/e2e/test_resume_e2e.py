@@ -1,0 +1,75 @@
+"""A sweep whose driver is killed mid-way, then resumed with resume=true."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+from tests.conftest import ROOT, run_sweep_cli
+from tests.e2e.mlflow_store import metric_steps, sweep_runs
+
+pytestmark = pytest.mark.slow
+ARGS = ["+experiment=smoke", "trainer.max_epochs=4", "sweep.max_concurrent=1", "sweep.name=resumable"]
+
+
+def _kill_tree(process: subprocess.Popen) -> None:
+    """SIGKILL the driver and everything it started (Ray's own processes included)."""
+    tree = [process.pid, *(p.pid for p in psutil.Process(process.pid).children(recursive=True))]
+    for pid in tree:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    process.wait(timeout=30)
+
+
+def _finished(output_dir) -> list:
+    try:
+        return [c for c in sweep_runs(output_dir, "resumable")[1] if c.info.status == "FINISHED"]
+    except Exception:  # noqa: BLE001 - the store may be mid-creation
+        return []
+
+
+def test_killed_sweep_resumes_without_rerunning_finished_trials(short_tmp):
+    driver = subprocess.Popen(
+        [sys.executable, str(ROOT / "sweep.py"), *ARGS, f"paths.output_dir={short_tmp}"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    deadline = time.monotonic() + 300
+    while len(_finished(short_tmp)) < 2 and time.monotonic() < deadline and driver.poll() is None:
+        time.sleep(1)
+    assert driver.poll() is None, "the sweep ended before it could be interrupted"
+    _kill_tree(driver)
+    done_before = {c.data.tags["ray.trial_id"]: c.info.run_id for c in _finished(short_tmp)}
+    assert 2 <= len(done_before) < 8
+
+    result = run_sweep_cli(*ARGS, f"paths.output_dir={short_tmp}", "resume=true")
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    parents, children = sweep_runs(short_tmp, "resumable")
+    assert len(parents) == 1, "the resumed sweep reuses its parent run"
+    assert parents[0].info.status == "FINISHED"
+    assert len(children) == 8, "exactly one child run per trial"
+    assert len({c.data.tags["ray.trial_id"] for c in children}) == 8
+    assert all(c.info.status == "FINISHED" for c in children)
+    for trial_id, run_id in done_before.items():
+        # A finished trial that ran again would have logged its epochs twice.
+        assert metric_steps(short_tmp, run_id, "train_loss") == [1, 2, 3, 4], trial_id
+
+
+def test_a_new_sweep_with_the_same_name_starts_a_fresh_parent(short_tmp):
+    args = ["+experiment=smoke", "trainer.max_epochs=1", "sweep.seeds=[0]", "sweep.name=twice",
+            f"paths.output_dir={short_tmp}"]
+    assert run_sweep_cli(*args).returncode == 0
+    assert run_sweep_cli(*args).returncode == 0
+    parents, children = sweep_runs(short_tmp, "twice")
+    assert len(parents) == 2
+    assert len(children) == 8
+    old_states = [p for p in (short_tmp / "ray").iterdir() if p.name.startswith("twice.")]
+    assert len(old_states) == 1, "the earlier sweep's Ray state is kept aside, not mixed in"
