@@ -64,11 +64,13 @@ def run_sweep(plan: SweepPlan) -> int:
     try:
         cluster.connect()
         results = _tuner(plan, tracking).fit()
+        if results.num_terminated + results.num_errors < len(results):
+            raise KeyboardInterrupt  # Tune caught Ctrl-C itself and saved its state
         code = _report(plan, results, tracking)
         status = "FINISHED" if code == 0 else "FAILED"
     except KeyboardInterrupt:
         status, code = "KILLED", 130
-        print("Interrupted: resume with the same command and resume=true", file=sys.stderr)
+        print(f"Interrupted: continue with  {plan.command} resume=true", file=sys.stderr)
     finally:
         cluster.shutdown()
         tracking.end_sweep(status)

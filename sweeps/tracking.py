@@ -69,9 +69,17 @@ class MLflowTracking(Callback):
         return self.parent_run_id
 
     def end_sweep(self, status: str) -> None:
-        """Close the parent run with ``FINISHED``, ``FAILED`` or ``KILLED``."""
-        if self.parent_run_id:
-            self.client.set_terminated(self.parent_run_id, status=status)
+        """Close the parent run with ``FINISHED``, ``FAILED`` or ``KILLED``; trials still marked
+        RUNNING (an interrupted sweep) become KILLED until a resume reopens them."""
+        if not self.parent_run_id:
+            return
+        running = self.client.search_runs(
+            [self.experiment_id],
+            filter_string=f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{self.parent_run_id}' and attributes.status = 'RUNNING'",
+        )
+        for run in running:
+            self.client.set_terminated(run.info.run_id, status="KILLED")
+        self.client.set_terminated(self.parent_run_id, status=status)
 
     def log_parent_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
         self.client.log_artifact(self.parent_run_id, str(path), artifact_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -22,10 +23,8 @@ def _kill_tree(process: subprocess.Popen) -> None:
     """SIGKILL the driver and everything it started (Ray's own processes included)."""
     tree = [process.pid, *(p.pid for p in psutil.Process(process.pid).children(recursive=True))]
     for pid in tree:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     process.wait(timeout=30)
 
 

@@ -4,7 +4,14 @@ import pytest
 from ray.tune.search.sample import Categorical, Float
 
 from sweeps.errors import SweepConfigError
-from sweeps.space import build_param_space, design_of, flatten_space, parse_expression, to_domain, trial_overrides
+from sweeps.space import (
+    build_param_space,
+    design_of,
+    flatten_space,
+    parse_expression,
+    to_domain,
+    trial_overrides,
+)
 
 
 def domain(expression: str, search: str = "grid"):

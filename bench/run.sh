@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Benchmarks (speed targets live here, never as timed assertions in tests).
+#   make bench          all benchmarks
+#   bash bench/run.sh smoke
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+which=${1:-all}
+out=$(mktemp -d /tmp/bench-XXXX)
+
+timed() {  # timed NAME CMD...: wall time of one command, printed as "NAME: N s"
+  local name=$1; shift
+  local start end ms
+  start=$(date +%s%N)
+  "$@" > "$out/$name.log" 2>&1
+  end=$(date +%s%N)
+  ms=$(( (end - start) / 1000000 ))
+  printf '%s: %d.%01d s\n' "$name" $((ms / 1000)) $(((ms % 1000) / 100))
+}
+
+if [[ $which == all || $which == smoke ]]; then
+  # Target: about a minute on 2 CPU cores.
+  timed smoke_sweep "$PY" sweep.py +experiment=smoke "paths.output_dir=$out/smoke"
+fi
+echo "logs: $out"
