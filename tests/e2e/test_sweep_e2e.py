@@ -75,3 +75,19 @@ def test_a_trial_that_keeps_failing_is_recorded_failed_and_the_rest_finish(short
     for failed in by_status["FAILED"]:
         assert failed.data.params["callbacks.fail.epoch"] == "1"
         assert "injected permanent failure" in failed.data.tags["error"]
+
+
+def test_asha_stopped_trials_are_recorded_killed(short_tmp):
+    result = run_sweep_cli(
+        "+experiment=smoke", "scheduler=asha", "trainer.max_epochs=8", "sweep.seeds=[0]",
+        "sweep.space.optim.lr='choice(0.03,0.0001)'", "sweep.space.model.hidden='choice(4,64)'",
+        "sweep.max_concurrent=1", f"paths.output_dir={short_tmp}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    _, children = sweep_runs(short_tmp, "smoke")
+    statuses = sorted(c.info.status for c in children)
+    assert "KILLED" in statuses and "FINISHED" in statuses, statuses
+    for child in children:
+        if child.info.status == "KILLED":
+            assert child.data.tags["stopped_by"] == "scheduler"
+            assert len(metric_steps(short_tmp, child.info.run_id, "train_loss")) < 8
