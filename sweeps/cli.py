@@ -19,7 +19,9 @@ from hydra.core.override_parser.types import Override, OverrideType
 from hydra.errors import HydraException
 from hydra.utils import get_object
 from omegaconf import DictConfig, OmegaConf
+from ray.tune import Tuner
 
+from sweeps import storage
 from sweeps.config import compose_config, resolve
 from sweeps.errors import SweepConfigError
 from sweeps.plan import SweepPlan
@@ -65,9 +67,11 @@ def _expression_text(override: Override) -> str:
 def plan_sweep(args: list[str]) -> SweepPlan:
     """Compose and validate everything a sweep needs; raises SweepConfigError on bad input."""
     plain, cli_space = split_overrides(args)
-    first = compose_config(plain)
+    first = resolve(compose_config(plain))
     output_dir = Path(str(first.paths.output_dir)).expanduser().resolve()
     base = [*plain, f"paths.output_dir={output_dir}"]
+    if not storage.is_uri(str(first.storage.path)) and "storage.path" in _keys(plain):
+        base.append(f"storage.path={Path(str(first.storage.path)).expanduser().resolve()}")
     cfg = resolve(compose_config(base))
     _check_sweep_settings(cfg)
     space = {**flatten_space(OmegaConf.to_container(cfg.sweep.space) or {}), **cli_space}
@@ -75,7 +79,26 @@ def plan_sweep(args: list[str]) -> SweepPlan:
     _check_space_keys(base, space)
     first_trial = trial_config(base, {SEED_KEY: int(cfg.sweep.seeds[0])})
     _check_targets(first_trial)
-    return SweepPlan(cfg, base, space, param_space, command=" ".join(["python sweep.py", *map(shlex.quote, args)]))
+    command = " ".join(["python sweep.py", *map(shlex.quote, args)])
+    plan = SweepPlan(cfg, base, space, param_space, command=command)
+    plan.resuming = _resuming(cfg.resume, plan.state_path)
+    return plan
+
+
+def _resuming(resume: object, state_path: str) -> bool:
+    """resume=true needs restorable state; resume=auto restores when there is some."""
+    if resume in (False, None, "false"):
+        return False
+    if resume not in (True, "true", "auto"):
+        raise SweepConfigError(f"resume must be true, false or auto, got {resume!r}")
+    can = Tuner.can_restore(state_path)
+    if resume in (True, "true") and not can:
+        raise SweepConfigError(f"resume=true, but there is no sweep state to resume at {state_path}")
+    return can
+
+
+def _keys(overrides: list[str]) -> set[str]:
+    return {o.split("=", 1)[0].lstrip("+~") for o in overrides}
 
 
 def _check_sweep_settings(cfg: DictConfig) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from omegaconf import DictConfig
@@ -17,7 +17,12 @@ class SweepPlan:
     space: dict[str, str]           # config key → Hydra sweep expression
     param_space: dict[str, Any]     # the Ray Tune param_space, seed axis included
     command: str = ""
-    notes: list[str] = field(default_factory=list)
+    resuming: bool = False          # restore the sweep's Ray state (resume=true, or auto with state)
+
+    @property
+    def state_path(self) -> str:
+        """The sweep's deterministic Ray state folder or URI: ``<storage.path>/<sweep.name>``."""
+        return f"{str(self.cfg.storage.path).rstrip('/')}/{self.cfg.sweep.name}"
 
     def mlflow_hint(self, parent_run_id: str) -> str:
         """The exact command (or address) that shows this sweep in MLflow."""

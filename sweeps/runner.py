@@ -15,7 +15,8 @@ from ray import tune
 from ray.tune import CheckpointConfig, FailureConfig, RunConfig, TuneConfig, Tuner
 from ray.tune.search.basic_variant import BasicVariantGenerator
 
-from sweeps.errors import SweepConfigError
+from sweeps import storage
+from sweeps.distributed import is_distributed
 from sweeps.plan import SweepPlan
 from sweeps.provenance import git_state, package_versions
 from sweeps.summary import best_trial, design_summary, format_summary, trials_frame
@@ -25,21 +26,14 @@ from sweeps.trial import run_trial
 STATE_FILE = "sweep_state.json"
 
 
-def state_dir(plan: SweepPlan) -> Path:
-    """The sweep's deterministic Ray state folder: ``<output_dir>/ray/<sweep.name>``."""
-    return Path(plan.cfg.paths.output_dir) / "ray" / plan.cfg.sweep.name
-
-
 def prepare_state(plan: SweepPlan) -> dict:
     """Check resume is possible, or move an older sweep of the same name aside (never deleted)."""
-    folder = state_dir(plan)
-    if plan.cfg.resume:
-        if not Tuner.can_restore(str(folder)):
-            raise SweepConfigError(f"resume=true, but there is no sweep state to resume at {folder}")
-        return json.loads((folder / STATE_FILE).read_text()) if (folder / STATE_FILE).exists() else {}
-    if folder.exists():
+    folder = plan.state_path
+    if plan.resuming:
+        return read_state(folder)
+    if storage.exists(folder):
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
-        folder.rename(folder.with_name(f"{folder.name}.{stamp}"))
+        storage.move(folder, f"{folder}.{stamp}")
     return {}
 
 
@@ -50,9 +44,7 @@ def run_sweep(plan: SweepPlan) -> int:
     tracking: MLflowTracking = instantiate(cfg.tracking)
     tracking.base_overrides = plan.base_overrides
     parent = tracking.start_sweep(cfg.sweep.name, {**git_state(), **package_versions()}, previous.get("parent_run_id"))
-    folder = state_dir(plan)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / STATE_FILE).write_text(json.dumps({"parent_run_id": parent, "tracking_uri": tracking.uri}))
+    storage.write_text(f"{plan.state_path}/{STATE_FILE}", json.dumps({"parent_run_id": parent, "tracking_uri": tracking.uri}))
     if not previous:
         tracking.log_parent_text(OmegaConf.to_yaml(cfg), "config.yaml")
         tracking.log_parent_text(plan.command + "\n", "command.txt")
@@ -78,14 +70,20 @@ def run_sweep(plan: SweepPlan) -> int:
     return code
 
 
+def read_state(folder: str) -> dict:
+    """The sweep's own state next to Ray's (the MLflow parent run id), if it was written."""
+    path = f"{folder}/{STATE_FILE}"
+    return json.loads(storage.read_text(path)) if storage.exists(path) else {}
+
+
 def _tuner(plan: SweepPlan, tracking: MLflowTracking) -> Tuner:
     cfg = plan.cfg
+    distributed = is_distributed(cfg)
     trainable = tune.with_resources(
-        tune.with_parameters(run_trial, base_overrides=plan.base_overrides),
-        resources={"cpu": float(cfg.resources.cpu), "gpu": float(cfg.resources.gpu)},
+        tune.with_parameters(run_trial, base_overrides=plan.base_overrides), trial_resources(cfg)
     )
-    if cfg.resume:
-        return Tuner.restore(str(state_dir(plan)), trainable=trainable)
+    if plan.resuming:
+        return Tuner.restore(plan.state_path, trainable=trainable)
     return Tuner(
         trainable,
         param_space=plan.param_space,
@@ -96,17 +94,25 @@ def _tuner(plan: SweepPlan, tracking: MLflowTracking) -> Tuner:
             search_alg=BasicVariantGenerator(constant_grid_search=True),
             num_samples=int(cfg.sweep.num_samples),
             max_concurrent_trials=int(cfg.sweep.max_concurrent) or None,
-            reuse_actors=bool(cfg.sweep.reuse_actors),
+            reuse_actors=bool(cfg.sweep.reuse_actors) and not distributed,
         ),
         run_config=RunConfig(
             name=cfg.sweep.name,
-            storage_path=str(state_dir(plan).parent),
+            storage_path=str(cfg.storage.path),
             failure_config=FailureConfig(max_failures=int(cfg.sweep.max_failures)),
             checkpoint_config=CheckpointConfig(num_to_keep=1),
             callbacks=[tracking],
             verbose=int(cfg.sweep.verbose),
         ),
     )
+
+
+def trial_resources(cfg) -> dict[str, float]:
+    """What one Tune trial reserves. A multi-worker trial only drives its Ray Train workers, which
+    reserve ``resources.cpu``/``resources.gpu`` each, so the trial itself reserves (almost) nothing."""
+    if is_distributed(cfg):
+        return {"cpu": 0, "gpu": 0, "memory": 1}  # bytes: Tune needs a non-empty request
+    return {"cpu": float(cfg.resources.cpu), "gpu": float(cfg.resources.gpu)}
 
 
 def _report(plan: SweepPlan, results: tune.ResultGrid, tracking: MLflowTracking) -> int:

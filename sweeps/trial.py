@@ -22,6 +22,7 @@ from ray.tune.integration.pytorch_lightning import TuneReportCheckpointCallback
 
 from modules.task import RunContext
 from sweeps.config import compose_config, resolve
+from sweeps.distributed import is_distributed, run_distributed
 from sweeps.space import SEED_KEY, trial_overrides
 
 CHECKPOINT_FILE = "checkpoint"
@@ -36,6 +37,9 @@ def run_trial(sampled: dict[str, Any], base_overrides: list[str]) -> None:
     """The Tune function trainable: compose, seed, run the task, report its final metrics."""
     quiet_worker_logs()
     cfg = trial_config(base_overrides, sampled)
+    if is_distributed(cfg):
+        run_distributed(cfg, sampled, base_overrides, Path(tune.get_context().get_trial_dir()))
+        return
     seed_everything(int(sampled.get(SEED_KEY, cfg.seed)), workers=True, verbose=False)
     artifact_dir = Path(tune.get_context().get_trial_dir()) / "artifacts"
     artifact_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,115 @@
+"""Multi-worker trials: the Tune trial builds and fits a Ray Train ``TorchTrainer`` itself.
+
+In Ray 2.60 (Train V2) the Tune function trainable launches the TorchTrainer; passing a trainer to
+``Tuner`` is deprecated. Each worker composes the same config as a single-process trial, swaps in
+the Ray strategy (``conf/strategy``) and ``RayLightningEnvironment``, and runs the same task. The
+workers report through Ray's ``RayTrainReportCallback``, and ``TuneReportCallback`` in the Train run
+config forwards them to Tune, so schedulers, retries and MLflow logging behave as for
+single-process trials. A retried trial resumes: Train V2 restores a run of the same name and storage
+path from its latest checkpoint.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import ray.train
+from lightning import Callback, Trainer, seed_everything
+from omegaconf import DictConfig, OmegaConf, open_dict
+from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+from ray.train.lightning import RayTrainReportCallback, prepare_trainer
+from ray.train.torch import TorchTrainer
+from ray.tune.integration.ray_train import TuneReportCallback
+
+from modules.task import RunContext
+from sweeps.space import SEED_KEY
+
+
+def is_distributed(cfg: DictConfig) -> bool:
+    """A trial runs through Ray Train when it has several workers or a non-default strategy."""
+    return int(cfg.resources.workers) > 1 or str(cfg.strategy.name) != "auto"
+
+
+def run_distributed(cfg: DictConfig, sampled: dict[str, Any], base_overrides: list[str], trial_dir: Path) -> None:
+    """Fit the trial's task on ``resources.workers`` Ray Train workers; the final metrics reach Tune."""
+    gpu = float(cfg.resources.gpu)
+    trainer = TorchTrainer(
+        _worker_loop,
+        train_loop_config={"base_overrides": base_overrides, "sampled": sampled, "artifact_dir": str(trial_dir / "artifacts")},
+        scaling_config=ScalingConfig(
+            num_workers=int(cfg.resources.workers),
+            use_gpu=gpu > 0,
+            resources_per_worker={"CPU": float(cfg.resources.cpu), **({"GPU": gpu} if gpu else {})},
+        ),
+        run_config=RunConfig(
+            name="train",
+            storage_path=str(trial_dir),
+            failure_config=FailureConfig(max_failures=0),  # Tune's FailureConfig retries the trial
+            checkpoint_config=CheckpointConfig(num_to_keep=1),
+            callbacks=[TuneReportCallback()],
+            worker_runtime_env={"env_vars": worker_env(cfg)},
+        ),
+    )
+    trainer.fit()
+
+
+def worker_env(cfg: DictConfig) -> dict[str, str]:
+    """Environment of the Train workers: DeepSpeed's accelerator and its JIT build folder."""
+    env = {"TORCH_EXTENSIONS_DIR": str(Path(cfg.paths.output_dir) / "torch_extensions")}
+    if float(cfg.resources.gpu) == 0:
+        env["DS_ACCELERATOR"] = "cpu"
+    return env
+
+
+class PrepareRayTrainer(Callback):
+    """Runs Ray's ``prepare_trainer`` checks on whatever Trainer the task builds."""
+
+    def setup(self, trainer: Trainer, pl_module: Any, stage: str) -> None:
+        prepare_trainer(trainer)
+
+
+def with_ray_strategy(cfg: DictConfig) -> DictConfig:
+    """The trial config with the Ray strategy and cluster environment set on its trainer."""
+    strategy = OmegaConf.to_container(cfg.strategy, resolve=True)
+    strategy.pop("name", None)
+    if "_target_" not in strategy:  # "auto" with several workers means DDP
+        strategy = {"_target_": "ray.train.lightning.RayDDPStrategy"}
+    with open_dict(cfg):
+        cfg.trainer.strategy = strategy
+        cfg.trainer.devices = "auto"
+        cfg.trainer.plugins = [{"_target_": "ray.train.lightning.RayLightningEnvironment"}]
+    return cfg
+
+
+def _worker_loop(config: dict[str, Any]) -> None:
+    from sweeps.trial import quiet_worker_logs, trial_config
+
+    quiet_worker_logs()
+    cfg = with_ray_strategy(trial_config(config["base_overrides"], config["sampled"]))
+    seed_everything(int(config["sampled"].get(SEED_KEY, cfg.seed)), workers=True, verbose=False)
+    rank = ray.train.get_context().get_world_rank()
+    with tempfile.TemporaryDirectory(prefix="worker-") as scratch:
+        artifact_dir = Path(config["artifact_dir"]) if rank == 0 else Path(scratch) / "artifacts"
+        artifact_dir.mkdir(parents=True, exist_ok=True)
+        ctx = RunContext(
+            callbacks=[RayTrainReportCallback(), PrepareRayTrainer()],
+            artifact_dir=artifact_dir,
+            resume_from=_restored_checkpoint(Path(scratch)),
+        )
+        from hydra.utils import instantiate
+
+        metrics = instantiate(cfg.task).run(cfg, ctx)
+    ray.train.report({**metrics, "final": 1.0})
+
+
+def _restored_checkpoint(scratch: Path) -> str | None:
+    checkpoint = ray.train.get_checkpoint()
+    if checkpoint is None:
+        return None
+    path = Path(checkpoint.to_directory(str(scratch / "resume"))) / RayTrainReportCallback.CHECKPOINT_NAME
+    return str(path) if path.exists() else None
+
+
+

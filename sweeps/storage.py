@@ -1,0 +1,40 @@
+"""The sweep's state storage: a local or shared folder, or an ``s3://`` URI (as Ray's storage_path).
+
+Thin helpers over ``pyarrow.fs``, the filesystem layer Ray itself uses for ``storage_path``.
+"""
+
+from __future__ import annotations
+
+from pyarrow import fs
+
+
+def _resolve(uri: str) -> tuple[fs.FileSystem, str]:
+    return fs.FileSystem.from_uri(uri)
+
+
+def exists(uri: str) -> bool:
+    filesystem, path = _resolve(uri)
+    return filesystem.get_file_info(path).type != fs.FileType.NotFound
+
+
+def move(src: str, dst: str) -> None:
+    filesystem, src_path = _resolve(src)
+    _, dst_path = _resolve(dst)
+    filesystem.move(src_path, dst_path)
+
+
+def read_text(uri: str) -> str:
+    filesystem, path = _resolve(uri)
+    with filesystem.open_input_stream(path) as stream:
+        return stream.read().decode()
+
+
+def write_text(uri: str, text: str) -> None:
+    filesystem, path = _resolve(uri)
+    filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
+    with filesystem.open_output_stream(path) as stream:
+        stream.write(text.encode())
+
+
+def is_uri(path: str) -> bool:
+    return "://" in path
