@@ -40,10 +40,12 @@ def _default_base(path: Path) -> str:
 
 def test_gpu_image_is_cuda_pytorch_with_gpu_extras_and_no_cpu_pin():
     base = _default_base(GPU)
-    assert re.fullmatch(r"pytorch/pytorch:\d+\.\d+\.\d+-cuda\d+\.\d+-cudnn\d+-(devel|runtime)", base)
+    assert re.fullmatch(
+        r"pytorch/pytorch:\d+\.\d+\.\d+-cuda\d+\.\d+-cudnn\d+-(devel|runtime)", base
+    )
     text = GPU.read_text()
     run = " ".join(_args(GPU, "RUN"))
-    assert "deepspeed" in run and "-e \".[" in run
+    assert "deepspeed" in run and '-e ".[' in run
     assert "constraints-cpu" not in run and "constraints-cpu" not in " ".join(_args(GPU, "COPY"))
     assert "HF_HUB_OFFLINE" not in " ".join(_args(GPU, "ENV"))
     assert "org.opencontainers.image.title" in text

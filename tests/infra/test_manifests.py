@@ -134,9 +134,7 @@ def test_kustomize_renders_with_namespace_and_images():
 # --- core kinds against the Kubernetes schemas -----------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "item", [d for d in DOCUMENTS if d[1]["kind"] in CORE_KINDS], ids=doc_id
-)
+@pytest.mark.parametrize("item", [d for d in DOCUMENTS if d[1]["kind"] in CORE_KINDS], ids=doc_id)
 def test_core_kinds_validate_against_kubernetes_schema(item):
     _validate_core(item[1])
 
@@ -155,7 +153,9 @@ def test_schema_validation_rejects_a_bad_manifest():
 
 
 def _check_ray_cluster_spec(spec: dict, where: str) -> None:
-    assert not _unknown(spec, RAYCLUSTER_SPEC_FIELDS), f"{where}: {_unknown(spec, RAYCLUSTER_SPEC_FIELDS)}"
+    assert not _unknown(spec, RAYCLUSTER_SPEC_FIELDS), (
+        f"{where}: {_unknown(spec, RAYCLUSTER_SPEC_FIELDS)}"
+    )
     assert re.fullmatch(r"\d+\.\d+\.\d+", spec["rayVersion"]), where
     head = spec["headGroupSpec"]
     assert not _unknown(head, HEAD_GROUP_FIELDS), f"{where}: {_unknown(head, HEAD_GROUP_FIELDS)}"
@@ -166,8 +166,12 @@ def _check_ray_cluster_spec(spec: dict, where: str) -> None:
     groups = spec.get("workerGroupSpecs", [])
     assert len({g["groupName"] for g in groups}) == len(groups), f"{where}: duplicate groupName"
     for group in groups:
-        assert not _unknown(group, WORKER_GROUP_FIELDS), f"{where}: {_unknown(group, WORKER_GROUP_FIELDS)}"
-        assert {"groupName", "template", "rayStartParams", "minReplicas", "maxReplicas"} <= set(group)
+        assert not _unknown(group, WORKER_GROUP_FIELDS), (
+            f"{where}: {_unknown(group, WORKER_GROUP_FIELDS)}"
+        )
+        assert {"groupName", "template", "rayStartParams", "minReplicas", "maxReplicas"} <= set(
+            group
+        )
         assert all(isinstance(v, str) for v in group["rayStartParams"].values()), where
         assert 0 <= group["minReplicas"] <= group.get("replicas", 0) <= group["maxReplicas"], where
         assert group["template"]["spec"]["containers"], where
@@ -233,7 +237,9 @@ def _containers(template: dict) -> list[dict]:
     return spec["containers"] + spec.get("initContainers", [])
 
 
-@pytest.mark.parametrize("where,template", list(pod_templates()), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    "where,template", list(pod_templates()), ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_every_pod_runs_non_root_with_requests_and_limits(where, template):
     pod = template["spec"].get("securityContext", {})
     assert pod.get("runAsNonRoot") is True, where
@@ -253,12 +259,16 @@ def test_every_pod_runs_non_root_with_requests_and_limits(where, template):
         for part in ("requests", "limits"):
             assert {"cpu", "memory"} <= set(resources.get(part, {})), f"{name}: {part}"
         gpu_request = resources["requests"].get("nvidia.com/gpu")
-        assert gpu_request == resources["limits"].get("nvidia.com/gpu"), f"{name}: GPU requests != limits"
+        assert gpu_request == resources["limits"].get("nvidia.com/gpu"), (
+            f"{name}: GPU requests != limits"
+        )
 
 
 def test_ray_autoscaler_sidecar_is_non_root_with_resources():
     for _, doc in DOCUMENTS:
-        spec = doc["spec"].get("rayClusterSpec", doc["spec"]) if doc["kind"] in KUBERAY_KINDS else {}
+        spec = (
+            doc["spec"].get("rayClusterSpec", doc["spec"]) if doc["kind"] in KUBERAY_KINDS else {}
+        )
         if not spec.get("enableInTreeAutoscaling"):
             continue
         options = spec["autoscalerOptions"]
@@ -353,7 +363,10 @@ def test_only_ray_pods_reach_the_ray_ports():
             assert "ipBlock" not in peer and peer, peer
             selector = peer.get("podSelector", {})
             assert selector.get("matchLabels"), f"a labelled pod, not a whole namespace: {peer}"
-            if all(_selects(selector, other) for other in ray_pods) and "namespaceSelector" not in peer:
+            if (
+                all(_selects(selector, other) for other in ray_pods)
+                and "namespaceSelector" not in peer
+            ):
                 continue  # Ray pods reach each other on every port
             # anyone else (the job submitter, the KubeRay operator): the head's API ports only
             assert ports and ports <= RAY_HEAD_PORTS, peer
@@ -397,20 +410,24 @@ def test_only_mlflow_reaches_postgres():
     for peer, ports in peers:
         assert ports == {5432}
         assert set(peer) == {"podSelector"} and _selects(peer["podSelector"], mlflow)
-        others = [labels for w, t in pod_templates() if (labels := t["metadata"]["labels"]) != mlflow]
+        others = [
+            labels for w, t in pod_templates() if (labels := t["metadata"]["labels"]) != mlflow
+        ]
         assert not any(_selects(peer["podSelector"], o) for o in others)
 
 
 # --- the platform's wiring ----------------------------------------------------------------------
 
 
+def _limits(template: dict) -> list[dict]:
+    return [c["resources"]["limits"] for c in template["spec"]["containers"]]
+
+
 def test_gpu_worker_group_requests_gpus():
     for where, spec in _ray_cluster_specs():
-        gpu_groups = [
-            g for g in spec["workerGroupSpecs"]
-            if any("nvidia.com/gpu" in c["resources"]["limits"] for c in g["template"]["spec"]["containers"])
-        ]  # fmt: skip
-        assert gpu_groups, f"{where}: a GPU worker group"
+        groups = spec["workerGroupSpecs"]
+        gpu = [g for g in groups if any("nvidia.com/gpu" in lim for lim in _limits(g["template"]))]
+        assert gpu, f"{where}: a GPU worker group"
 
 
 def test_every_ray_pod_mounts_the_shared_sweep_storage():
@@ -419,13 +436,13 @@ def test_every_ray_pod_mounts_the_shared_sweep_storage():
     for where, template in pod_templates():
         if where.endswith("/submitter") or not where.startswith(("RayCluster/", "RayJob/")):
             continue
-        volumes = {v["name"]: v for v in template["spec"]["volumes"]}
-        mounts = {
-            m["mountPath"]: m["name"] for c in template["spec"]["containers"] for m in c.get("volumeMounts", [])
-        }  # fmt: skip
+        spec = template["spec"]
+        volumes = {v["name"]: v for v in spec["volumes"]}
+        mounts = {m["mountPath"]: m["name"] for c in spec["containers"] for m in c["volumeMounts"]}
         assert "/mnt/sweeps" in mounts, where
-        assert volumes[mounts["/mnt/sweeps"]]["persistentVolumeClaim"]["claimName"] == "sweep-storage"
-        for container in template["spec"]["containers"]:
+        claim_name = volumes[mounts["/mnt/sweeps"]]["persistentVolumeClaim"]["claimName"]
+        assert claim_name == "sweep-storage", where
+        for container in spec["containers"]:
             assert container.get("workingDir") == "/app", f"{where}: sweep.py is found from /app"
 
 
@@ -459,7 +476,9 @@ def test_mlflow_server_uses_postgres_from_a_secret_and_stored_artifacts():
         assert ref["name"] == "postgres-credentials" and ref["key"] in secret["stringData"]
     destination = next(a for a in args if a.startswith("--artifacts-destination="))
     mounts = {m["mountPath"] for m in container["volumeMounts"]}
-    assert destination.split("=", 1)[1] in mounts or destination.split("=", 1)[1].startswith("s3://")
+    assert destination.split("=", 1)[1] in mounts or destination.split("=", 1)[1].startswith(
+        "s3://"
+    )
     hosts = next(a for a in args if a.startswith("--allowed-hosts=")).split("=", 1)[1].split(",")
     assert "mlflow:*" in hosts and "localhost:*" in hosts  # in-cluster URI and port-forward
     service = one("Service", "mlflow")
