@@ -17,7 +17,7 @@ from pathlib import Path
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override, OverrideType
 from hydra.errors import HydraException
-from hydra.utils import get_object
+from hydra._internal.utils import _locate  # Hydra's own importer, without its error logging
 from omegaconf import DictConfig, OmegaConf
 from ray.tune import Tuner
 
@@ -132,7 +132,7 @@ def _check_targets(cfg: DictConfig) -> None:
     """Every ``_target_`` in the config must import (an unknown class fails here, not in a trial)."""
     for path, target in _targets(cfg):
         try:
-            get_object(target)
+            _locate(target)
         except Exception as exc:  # noqa: BLE001 - any import failure is a config error here
             raise SweepConfigError(f"{path}._target_: cannot import {target!r} ({type(exc).__name__})") from exc
 

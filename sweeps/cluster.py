@@ -53,3 +53,33 @@ class LocalCluster:
             path = Path(tempfile.gettempdir()) / f"ray-{digest}"
         path.mkdir(parents=True, exist_ok=True)
         return str(path)
+
+
+class AddressCluster:
+    """An existing Ray cluster: ``ray://host:10001`` from outside, ``auto`` from inside (a Ray job).
+
+    Token auth (``RAY_AUTH_MODE``, the token) comes from the environment, as Ray reads it. With
+    ``ship_code: true`` the project folder travels in Ray's runtime environment (``working_dir``) for
+    clusters whose image does not contain the code.
+    """
+
+    EXCLUDES = [".venv", ".git", "outputs", ".worktrees", "**/__pycache__", "tests/artifacts"]
+
+    def __init__(self, address: str = "auto", ship_code: bool = False, project_dir: str | None = None) -> None:
+        self.address = address
+        self.ship_code = ship_code
+        self.project_dir = project_dir or str(Path(__file__).resolve().parent.parent)
+
+    def runtime_env(self) -> dict | None:
+        if not self.ship_code:
+            return None
+        return {"working_dir": self.project_dir, "excludes": list(self.EXCLUDES)}
+
+    def connect(self) -> None:
+        if ray.is_initialized():
+            return
+        ray.init(address=self.address, runtime_env=self.runtime_env(), logging_level="warning")
+
+    def shutdown(self) -> None:
+        if ray.is_initialized():
+            ray.shutdown()  # disconnects; the cluster keeps running

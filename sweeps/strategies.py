@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from lightning.pytorch.accelerators import CPUAccelerator
 from lightning.pytorch.strategies import DDPStrategy
-from lightning.pytorch.utilities.seed import reset_seed
+from lightning.fabric.utilities.seed import reset_seed
 from ray.train.lightning import RayDeepSpeedStrategy
 
 
