@@ -1,6 +1,7 @@
 """Rebuild a sweep's significance report from MLflow alone.
 
-``python -m sweeps.report --experiment NAME [--parent RUN_ID] [--tracking-uri URI] [--out DIR] [--log]``
+``python -m sweeps.report --experiment NAME [--parent RUN_ID] [--tracking-uri URI]
+[--out DIR] [--log]``
 
 Default parent: the experiment's most recent parent (sweep) run. Default tracking URI: the local
 store ``sqlite:///<abs outputs>/mlflow.db``. Default folder: ``outputs/reports/<NAME>/<RUN_ID>``.
@@ -23,11 +24,17 @@ def default_tracking_uri(output_dir: str | Path = "outputs") -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sweeps.report", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m sweeps.report", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--experiment", required=True, help="MLflow experiment (= sweep.name)")
     parser.add_argument("--parent", help="parent run id (default: the most recent sweep run)")
-    parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: sqlite store in outputs/)")
-    parser.add_argument("--out", type=Path, help="report folder (default: outputs/reports/NAME/RUN_ID)")
+    parser.add_argument(
+        "--tracking-uri", help="MLflow tracking URI (default: sqlite store in outputs/)"
+    )
+    parser.add_argument(
+        "--out", type=Path, help="report folder (default: outputs/reports/NAME/RUN_ID)"
+    )
     parser.add_argument("--log", action="store_true", help="also log the report to the parent run")
     args = parser.parse_args(argv)
     uri = args.tracking_uri or default_tracking_uri()
@@ -41,7 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(text)
-    print(f"\nreport written to {Path(out).resolve()}" + (" and logged to the parent run" if args.log else ""))
+    print(
+        f"\nreport written to {Path(out).resolve()}"
+        + (" and logged to the parent run" if args.log else "")
+    )
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Statistical comparison of a sweep's designs: designs × seeds → CIs, paired tests, Holm, verdicts.
+"""Statistical comparison of a sweep's designs: designs × seeds → CIs, tests, Holm, verdicts.
 
 Public API: :func:`report_sweep` (what the runner calls at the end of a sweep and what
 ``python -m sweeps.report`` calls), :func:`load_sweep`, :func:`analyze`, :func:`write_report`,
@@ -13,5 +13,16 @@ from sweeps.analysis.render import verdict_text
 from sweeps.analysis.report import report_sweep, settings_for, write_report
 from sweeps.analysis.settings import AnalysisSettings, AsoSettings
 
-__all__ = ["Analysis", "AnalysisSettings", "AsoSettings", "ReportError", "SweepData", "analyze",
-           "load_sweep", "report_sweep", "settings_for", "verdict_text", "write_report"]
+__all__ = [
+    "Analysis",
+    "AnalysisSettings",
+    "AsoSettings",
+    "ReportError",
+    "SweepData",
+    "analyze",
+    "load_sweep",
+    "report_sweep",
+    "settings_for",
+    "verdict_text",
+    "write_report",
+]

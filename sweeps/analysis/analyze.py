@@ -1,8 +1,8 @@
 """The whole analysis of one sweep: scores → aggregates, pairwise tests, Holm, verdicts.
 
 Families for Holm–Bonferroni: one family per (metric, test) holds every design pair of that metric
-(D·(D−1)/2 comparisons) — seed-level Wilcoxon, seed-level paired t, the combined per-example test,
-and the per-seed per-example tests (pairs × seeds) are corrected separately; one family per task
+(D·(D−1)/2 comparisons) — seed-level Wilcoxon, seed-level paired t, the combined per-example
+test, and the per-seed per-example tests (pairs × seeds) are corrected separately; one family per task
 type holds every design pair of the Wilcoxon over that type's tasks.
 """
 
@@ -56,19 +56,33 @@ def analyze(data: SweepData, settings: AnalysisSettings) -> Analysis:
     baseline = resolve_baseline(settings.baseline, designs, notes)
     finished = runs[runs["status"] == "FINISHED"]
     if len(finished) < len(runs):
-        notes.append(f"{len(runs) - len(finished)} of {len(runs)} child runs did not finish "
-                     "(KILLED or FAILED) and are left out of the statistics")
-    scores = finished.melt(id_vars=["run_id", "design", "seed"], value_vars=metrics,
-                           var_name="metric", value_name="value").dropna(subset=["value"])
-    scores = scores[["design", "seed", "run_id", "metric", "value"]].sort_values(["metric", "design", "seed"])
+        notes.append(
+            f"{len(runs) - len(finished)} of {len(runs)} child runs did not finish "
+            "(KILLED or FAILED) and are left out of the statistics"
+        )
+    scores = finished.melt(
+        id_vars=["run_id", "design", "seed"],
+        value_vars=metrics,
+        var_name="metric",
+        value_name="value",
+    ).dropna(subset=["value"])
+    scores = scores[["design", "seed", "run_id", "metric", "value"]].sort_values(
+        ["metric", "design", "seed"]
+    )
     agg_rows, pair_frames, seed_frames = [], [], []
     for metric in metrics:
         hib = higher_is_better(metric, settings)
         sub = scores[scores["metric"] == metric]
         for design in designs:
             values = sub.loc[sub["design"] == design, "value"].to_numpy(float)
-            agg_rows.append({"metric": metric, "task_type": task_type(metric), "design": design,
-                             **aggregate(values)})
+            agg_rows.append(
+                {
+                    "metric": metric,
+                    "task_type": task_type(metric),
+                    "design": design,
+                    **aggregate(values),
+                }
+            )
         table = _seed_table(sub, designs)
         pairs = pairwise(table, settings.aso, hib)
         pairs.insert(0, "metric", metric)
@@ -82,12 +96,26 @@ def analyze(data: SweepData, settings: AnalysisSettings) -> Analysis:
             per_seed["p_holm"] = holm(per_seed["p"])
         pair_frames.append(pairs)
         seed_frames.append(per_seed)
-    aggregates = pd.DataFrame(agg_rows, columns=["metric", "task_type", "design", "n", "mean", "std",
-                                                 "ci_low", "ci_high"])
+    aggregates = pd.DataFrame(
+        agg_rows, columns=["metric", "task_type", "design", "n", "mean", "std", "ci_low", "ci_high"]
+    )
     all_pairs = _concat(pair_frames)
     per_seed = _concat(seed_frames)
-    analysis = Analysis(data.experiment, data.parent_run_id, settings, designs, metrics, baseline,
-                        runs, scores, aggregates, all_pairs, per_seed, pd.DataFrame(), notes=notes)
+    analysis = Analysis(
+        data.experiment,
+        data.parent_run_id,
+        settings,
+        designs,
+        metrics,
+        baseline,
+        runs,
+        scores,
+        aggregates,
+        all_pairs,
+        per_seed,
+        pd.DataFrame(),
+        notes=notes,
+    )
     analysis.tasks = _task_tests(analysis)
     analysis.verdicts = _verdicts(analysis)
     return analysis
@@ -116,8 +144,13 @@ def _seed_table(sub: pd.DataFrame, designs: list[str]) -> pd.DataFrame:
     return table.reindex(columns=designs)
 
 
-def _per_example_tests(data: SweepData, finished: pd.DataFrame, metric: str, pairs: pd.DataFrame,
-                       settings: AnalysisSettings) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _per_example_tests(
+    data: SweepData,
+    finished: pd.DataFrame,
+    metric: str,
+    pairs: pd.DataFrame,
+    settings: AnalysisSettings,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     runs = {(r.design, r.seed): r.run_id for r in finished.itertuples()}
     seeds = sorted({s for _, s in runs})
     combined_rows, seed_rows = [], []
@@ -131,19 +164,47 @@ def _per_example_tests(data: SweepData, finished: pd.DataFrame, metric: str, pai
                 continue
             statistic = a.statistic
             diff, p = permutation_test([matched], statistic, settings.n_permutations, settings.seed)
-            seed_rows.append({"metric": metric, "design_a": pair.design_a, "design_b": pair.design_b,
-                              "seed": seed, "statistic": statistic, "n_examples": len(matched.a),
-                              "diff": diff, "p": p})
+            seed_rows.append(
+                {
+                    "metric": metric,
+                    "design_a": pair.design_a,
+                    "design_b": pair.design_b,
+                    "seed": seed,
+                    "statistic": statistic,
+                    "n_examples": len(matched.a),
+                    "diff": diff,
+                    "p": p,
+                }
+            )
             aligned.append(matched)
-        diff, p = (permutation_test(aligned, statistic, settings.n_permutations, settings.seed)
-                   if aligned else (math.nan, math.nan))
-        combined_rows.append({"design_a": pair.design_a, "design_b": pair.design_b,
-                              "n_seeds_per_example": len(aligned), "per_example_diff": diff,
-                              "p_per_example": p})
-    combined = pd.DataFrame(combined_rows, columns=["design_a", "design_b", "n_seeds_per_example",
-                                                    "per_example_diff", "p_per_example"])
-    per_seed = pd.DataFrame(seed_rows, columns=["metric", "design_a", "design_b", "seed", "statistic",
-                                                "n_examples", "diff", "p"])
+        diff, p = (
+            permutation_test(aligned, statistic, settings.n_permutations, settings.seed)
+            if aligned
+            else (math.nan, math.nan)
+        )
+        combined_rows.append(
+            {
+                "design_a": pair.design_a,
+                "design_b": pair.design_b,
+                "n_seeds_per_example": len(aligned),
+                "per_example_diff": diff,
+                "p_per_example": p,
+            }
+        )
+    combined = pd.DataFrame(
+        combined_rows,
+        columns=[
+            "design_a",
+            "design_b",
+            "n_seeds_per_example",
+            "per_example_diff",
+            "p_per_example",
+        ],
+    )
+    per_seed = pd.DataFrame(
+        seed_rows,
+        columns=["metric", "design_a", "design_b", "seed", "statistic", "n_examples", "diff", "p"],
+    )
     return combined, per_seed
 
 
@@ -171,17 +232,23 @@ def _task_groups(metrics: list[str]) -> dict[str, list[str]]:
 def _oriented_means(analysis: Analysis, metrics: list[str]) -> pd.DataFrame:
     """tasks × designs of seed-mean scores, negated for metrics where lower is better."""
     agg = analysis.aggregates[analysis.aggregates["metric"].isin(metrics)]
-    means = agg.pivot(index="metric", columns="design", values="mean").reindex(columns=analysis.designs)
+    means = agg.pivot(index="metric", columns="design", values="mean").reindex(
+        columns=analysis.designs
+    )
     signs = np.array([1.0 if higher_is_better(m, analysis.settings) else -1.0 for m in means.index])
     return means.mul(signs, axis=0)
 
 
 def verdict_test(analysis: Analysis, metric: str) -> str:
-    """The test that decides a metric's verdicts (``analysis.test``; auto: per-example when present)."""
+    """The test deciding a metric's verdicts (``analysis.test``; auto: per-example if present)."""
     if analysis.settings.test != "auto":
         return analysis.settings.test
     pairs = _rows(analysis.pairs, "metric", metric)
-    return "per_example" if "p_per_example" in pairs and pairs["p_per_example"].notna().any() else "ttest"
+    return (
+        "per_example"
+        if "p_per_example" in pairs and pairs["p_per_example"].notna().any()
+        else "ttest"
+    )
 
 
 def _rows(frame: pd.DataFrame, column: str, value: str) -> pd.DataFrame:
@@ -197,10 +264,14 @@ def _verdicts(analysis: Analysis) -> list[Verdict]:
         agg = analysis.aggregates[analysis.aggregates["metric"] == metric].set_index("design")
         sign = 1.0 if higher_is_better(metric, s) else -1.0
         verdict = Verdict(
-            scope="metric", task_type=task_type(metric), name=metric,
+            scope="metric",
+            task_type=task_type(metric),
+            name=metric,
             test=f"{label}" + ("" if test == "aso" else ", Holm-corrected"),
-            best=None, score={d: sign * agg.loc[d, "mean"] for d in analysis.designs},
-            shown={d: _mean_ci(agg.loc[d]) for d in analysis.designs}, baseline=analysis.baseline,
+            best=None,
+            score={d: sign * agg.loc[d, "mean"] for d in analysis.designs},
+            shown={d: _mean_ci(agg.loc[d]) for d in analysis.designs},
+            baseline=analysis.baseline,
         )
         if agg["n"].max() < 2 and test != "per_example":
             verdict.notes.append("fewer than 2 seeds per design: seed-level tests are n/a")
@@ -212,15 +283,21 @@ def _verdicts(analysis: Analysis) -> list[Verdict]:
         means = _oriented_means(analysis, metrics)
         ranks = means.rank(axis=1, ascending=False).mean(axis=0)
         verdict = Verdict(
-            scope="task type", task_type=kind, name=f"{kind} ({len(metrics)} tasks)",
-            test="Wilcoxon signed-rank over tasks (seed means), Holm-corrected", best=None,
+            scope="task type",
+            task_type=kind,
+            name=f"{kind} ({len(metrics)} tasks)",
+            test="Wilcoxon signed-rank over tasks (seed means), Holm-corrected",
+            best=None,
             score={d: -float(ranks.get(d, math.nan)) for d in analysis.designs},
             shown={d: f"mean rank {ranks.get(d, math.nan):.2f}" for d in analysis.designs},
             baseline=analysis.baseline,
         )
         pairs = _rows(analysis.tasks, "task_type", kind)
-        verdicts.append(decide(verdict, analysis.designs, pairs, "p_wilcoxon_tasks_holm", s.alpha,
-                               s.aso.max_eps))
+        verdicts.append(
+            decide(
+                verdict, analysis.designs, pairs, "p_wilcoxon_tasks_holm", s.alpha, s.aso.max_eps
+            )
+        )
     return verdicts
 
 

@@ -1,8 +1,9 @@
-"""Read a finished sweep back from MLflow alone: parent run, child runs, final metrics, per-example scores.
+"""Read a sweep back from MLflow alone: parent run, child runs, final metrics, per-example scores.
 
 Child runs are the runs tagged ``mlflow.parentRunId = <parent>``; a run's design and seed come from
 its ``design`` and ``seed`` tags, its scores from its final (latest) metric values. Per-example
-scores are optional artifacts ``per_example/index.json`` + CSVs (see :mod:`sweeps.analysis.per_example`).
+scores are optional artifacts ``per_example/index.json`` + CSVs (see
+:mod:`sweeps.analysis.per_example`).
 """
 
 from __future__ import annotations
@@ -51,8 +52,10 @@ class SweepData:
         return [c for c in self.runs.columns if c not in RUN_COLUMNS]
 
 
-def find_parent(client: MlflowClient, experiment: str, parent_run_id: str | None = None) -> tuple[str, str]:
-    """(experiment id, parent run id): the given parent, or the experiment's most recent parent run."""
+def find_parent(
+    client: MlflowClient, experiment: str, parent_run_id: str | None = None
+) -> tuple[str, str]:
+    """(experiment id, parent run id): the given parent, else the most recent parent run."""
     found = client.get_experiment_by_name(experiment)
     if found is None:
         raise ReportError(f"unknown MLflow experiment {experiment!r}")
@@ -60,11 +63,15 @@ def find_parent(client: MlflowClient, experiment: str, parent_run_id: str | None
         try:
             run = client.get_run(parent_run_id)
         except MlflowException as exc:
-            raise ReportError(f"unknown parent run {parent_run_id!r} in experiment {experiment!r}") from exc
+            raise ReportError(
+                f"unknown parent run {parent_run_id!r} in experiment {experiment!r}"
+            ) from exc
         if run.info.experiment_id != found.experiment_id:
             raise ReportError(f"run {parent_run_id!r} is not in experiment {experiment!r}")
         return found.experiment_id, parent_run_id
-    runs = client.search_runs([found.experiment_id], order_by=["attributes.start_time DESC"], max_results=1000)
+    runs = client.search_runs(
+        [found.experiment_id], order_by=["attributes.start_time DESC"], max_results=1000
+    )
     parents = [r for r in runs if MLFLOW_PARENT_RUN_ID not in r.data.tags]
     tagged = [r for r in parents if r.data.tags.get(SWEEP_TAG) == experiment] or parents
     if not tagged:
@@ -96,7 +103,9 @@ def _load(tracking_uri: str, experiment: str, parent_run_id: str | None) -> Swee
     client = MlflowClient(tracking_uri=tracking_uri)
     experiment_id, parent = find_parent(client, experiment, parent_run_id)
     children = client.search_runs(
-        [experiment_id], filter_string=f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent}'", max_results=50000
+        [experiment_id],
+        filter_string=f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent}'",
+        max_results=50000,
     )
     rows: list[dict[str, Any]] = []
     per_example: dict[tuple[str, str], PerExample] = {}
@@ -119,7 +128,9 @@ def _load(tracking_uri: str, experiment: str, parent_run_id: str | None) -> Swee
         config = _parent_config(client, parent, Path(scratch) / "parent")
     frame = pd.DataFrame(rows, columns=None if rows else RUN_COLUMNS)
     metric_columns = sorted(c for c in frame.columns if c not in RUN_COLUMNS)
-    frame = frame[RUN_COLUMNS + metric_columns].sort_values(["design", "seed", "run_id"], ignore_index=True)
+    frame = frame[RUN_COLUMNS + metric_columns].sort_values(
+        ["design", "seed", "run_id"], ignore_index=True
+    )
     return SweepData(experiment, parent, frame, per_example, config)
 
 

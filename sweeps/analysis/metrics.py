@@ -8,12 +8,12 @@ from sweeps.analysis.settings import AnalysisSettings
 
 
 def task_type(metric: str) -> str:
-    """``sts/stsb/spearman`` → ``sts``; a metric without ``/`` is its own task type (``val_acc``)."""
+    """``sts/stsb/spearman`` → ``sts``; a metric without ``/`` is its own task type."""
     return metric.split("/", 1)[0] if "/" in metric else metric
 
 
 def select_metrics(available: list[str], settings: AnalysisSettings) -> list[str]:
-    """``analysis.metrics`` (names or fnmatch patterns), else the target plus every task-type metric.
+    """``analysis.metrics`` (names or fnmatch patterns), else target + every task-type metric.
 
     Task-type metrics are those named ``<task_type>/<dataset>/<measure>``; ``analysis.task_types``
     restricts them to the listed first segments.
@@ -22,7 +22,8 @@ def select_metrics(available: list[str], settings: AnalysisSettings) -> list[str
         chosen = [m for m in available if any(fnmatch(m, p) for p in settings.metrics)]
     else:
         chosen = [
-            m for m in available
+            m
+            for m in available
             if "/" in m and (settings.task_types is None or task_type(m) in settings.task_types)
         ]
         if settings.target in available:

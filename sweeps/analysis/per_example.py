@@ -1,4 +1,4 @@
-"""Per-example scores of one run and metric, the statistic recomputed from them, and the paired test.
+"""Per-example scores of a run and metric, the statistic recomputed from them, the paired test.
 
 Contract (written by the evaluators): ``per_example/index.json`` maps a metric name to
 ``{"file": <csv>, "statistic": "mean" | "spearman" | "v_measure"}``; ``file`` is relative to the
@@ -63,12 +63,14 @@ def recompute(scores: PerExample) -> float:
     """The metric value recomputed from a run's per-example scores."""
     if scores.statistic == "mean":
         return statistic_of("mean")(scores.frame["score"].to_numpy(float), None)
-    return statistic_of(scores.statistic)(scores.frame["prediction"].to_numpy(), scores.frame["target"].to_numpy())
+    return statistic_of(scores.statistic)(
+        scores.frame["prediction"].to_numpy(), scores.frame["target"].to_numpy()
+    )
 
 
 @dataclass
 class PairedExamples:
-    """One seed-matched pair of runs aligned on example_id: outputs of A, of B, the shared target."""
+    """A seed-matched run pair aligned on example_id: outputs of A, of B, the shared target."""
 
     a: np.ndarray
     b: np.ndarray
@@ -84,7 +86,9 @@ def align(a: PerExample, b: PerExample) -> PairedExamples | None:
     if len(merged) < 2:
         return None
     target = None if a.statistic == "mean" else merged["target_a"].to_numpy()
-    return PairedExamples(merged[f"{column}_a"].to_numpy(), merged[f"{column}_b"].to_numpy(), target)
+    return PairedExamples(
+        merged[f"{column}_a"].to_numpy(), merged[f"{column}_b"].to_numpy(), target
+    )
 
 
 def permutation_test(
@@ -113,14 +117,24 @@ def permutation_test(
         result = stats.permutation_test(
             (x.astype(float), y.astype(float)),
             lambda u, v, axis: np.mean(
-                [np.mean(u[..., lo:hi], axis=axis) - np.mean(v[..., lo:hi], axis=axis)
-                 for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)], axis=0),
-            permutation_type="samples", vectorized=True, n_resamples=n_resamples,
+                [
+                    np.mean(u[..., lo:hi], axis=axis) - np.mean(v[..., lo:hi], axis=axis)
+                    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+                ],
+                axis=0,
+            ),
+            permutation_type="samples",
+            vectorized=True,
+            n_resamples=n_resamples,
             rng=np.random.default_rng(seed),
         )
     else:
         result = stats.permutation_test(
-            (x, y), difference, permutation_type="samples", vectorized=False,
-            n_resamples=n_resamples, rng=np.random.default_rng(seed),
+            (x, y),
+            difference,
+            permutation_type="samples",
+            vectorized=False,
+            n_resamples=n_resamples,
+            rng=np.random.default_rng(seed),
         )
     return observed, float(result.pvalue)

@@ -39,13 +39,17 @@ def _points(analysis: Analysis, metric: str, path: Path) -> Path:
     rng = np.random.default_rng(0)
     for i, design in enumerate(designs):
         values = scores.loc[scores["design"] == design, "value"].to_numpy(float)
-        ax.scatter(values, i + rng.uniform(-0.12, 0.12, len(values)), s=18, alpha=0.7, color="tab:blue")
+        ax.scatter(
+            values, i + rng.uniform(-0.12, 0.12, len(values)), s=18, alpha=0.7, color="tab:blue"
+        )
         if design in agg.index and math.isfinite(agg.loc[design, "mean"]):
             row = agg.loc[design]
             err = None
             if math.isfinite(row["ci_low"]):
                 err = [[row["mean"] - row["ci_low"]], [row["ci_high"] - row["mean"]]]
-            ax.errorbar([row["mean"]], [i], xerr=err, fmt="D", color="black", capsize=4, markersize=5)
+            ax.errorbar(
+                [row["mean"]], [i], xerr=err, fmt="D", color="black", capsize=4, markersize=5
+            )
     ax.set_yticks(range(len(designs)), labels=designs, fontsize=8)
     ax.set_xlabel(f"{metric} (points: seeds; diamond and bars: mean and 95% CI)")
     ax.invert_yaxis()
@@ -73,12 +77,21 @@ def _heatmap(analysis: Analysis, metric: str, path: Path) -> Path | None:
     for i in range(n):
         for j in range(n):
             value = matrix.iat[i, j]
-            ax.text(j, i, "—" if i == j else ("n/a" if not math.isfinite(value) else f"{value:.3g}"),
-                    ha="center", va="center", fontsize=7, color="white" if value < 0.5 else "black")
+            ax.text(
+                j,
+                i,
+                "—" if i == j else ("n/a" if not math.isfinite(value) else f"{value:.3g}"),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if value < 0.5 else "black",
+            )
     short = [f"D{i}" for i in range(n)]
     ax.set_xticks(range(n), labels=short)
     ax.set_yticks(range(n), labels=[f"D{i}: {d}" for i, d in enumerate(designs)], fontsize=7)
-    ax.set_title(f"{metric}: {'eps_min' if test == 'aso' else 'Holm-corrected p'}\n({label})", fontsize=9)
+    ax.set_title(
+        f"{metric}: {'eps_min' if test == 'aso' else 'Holm-corrected p'}\n({label})", fontsize=9
+    )
     fig.colorbar(image, ax=ax, shrink=0.8)
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -28,8 +28,10 @@ number of pairs)."""
 def verdict_text(analysis: Analysis) -> str:
     """The verdict table for the terminal: one block per metric and per multi-task task type."""
     s = analysis.settings
-    lines = [f"Verdicts for sweep '{analysis.experiment}' (parent run {analysis.parent_run_id}), "
-             f"alpha={s.alpha}, baseline: {analysis.baseline or 'n/a'}"]
+    lines = [
+        f"Verdicts for sweep '{analysis.experiment}' (parent run {analysis.parent_run_id}), "
+        f"alpha={s.alpha}, baseline: {analysis.baseline or 'n/a'}"
+    ]
     lines += [f"note: {n}" for n in analysis.notes]
     if not analysis.verdicts:
         lines.append("no metric to analyse (check analysis.metrics / sweep.metric)")
@@ -50,11 +52,17 @@ def _block(v: Verdict, markdown: bool) -> list[str]:
     if v.untestable:
         lines.append("n/a vs best (not testable): " + ", ".join(v.untestable))
     if v.vs_baseline:
-        rows = [[d, v.shown.get(d, ""), _num(gain, "+.4f"), _num(p, ".4g"), outcome]
-                for d, (outcome, gain, p) in v.vs_baseline.items()]
+        rows = [
+            [d, v.shown.get(d, ""), _num(gain, "+.4f"), _num(p, ".4g"), outcome]
+            for d, (outcome, gain, p) in v.vs_baseline.items()
+        ]
         value = "eps_min" if "stochastic order" in v.test else "p"
-        table = tabulate(rows, headers=["design", "score", "gain vs baseline", value, "verdict"],
-                         tablefmt="github" if markdown else "simple", disable_numparse=True)
+        table = tabulate(
+            rows,
+            headers=["design", "score", "gain vs baseline", value, "verdict"],
+            tablefmt="github" if markdown else "simple",
+            disable_numparse=True,
+        )
         lines += [f"vs baseline {v.baseline}  {v.shown.get(v.baseline or '', '')}:", "", table]
     elif v.baseline is not None:
         lines.append(f"vs baseline {v.baseline}: n/a (no other design)")
@@ -67,16 +75,30 @@ def _num(value: float, fmt: str) -> str:
 
 def markdown_report(analysis: Analysis, plots: list[Path]) -> str:
     s = analysis.settings
-    parts = [f"# Significance report: {analysis.experiment}", "",
-             f"Parent run `{analysis.parent_run_id}`; {len(analysis.runs)} child runs, "
-             f"{len(analysis.designs)} designs, metrics: {', '.join(analysis.metrics) or 'none'}; "
-             f"alpha = {s.alpha}; baseline: `{analysis.baseline}`.", "", HOW_TO_READ, ""]
+    parts = [
+        f"# Significance report: {analysis.experiment}",
+        "",
+        f"Parent run `{analysis.parent_run_id}`; {len(analysis.runs)} child runs, "
+        f"{len(analysis.designs)} designs, metrics: {', '.join(analysis.metrics) or 'none'}; "
+        f"alpha = {s.alpha}; baseline: `{analysis.baseline}`.",
+        "",
+        HOW_TO_READ,
+        "",
+    ]
     parts += [f"- note: {n}" for n in analysis.notes]
     parts += ["", "## Verdicts", ""]
     for verdict in analysis.verdicts:
         parts += [*_block(verdict, markdown=True), ""]
-    parts += ["## Aggregates (mean, std, 95% t-interval across seeds)", "",
-              _md(analysis.aggregates), "", "## Pairwise comparisons", "", _md(_pair_view(analysis.pairs)), ""]
+    parts += [
+        "## Aggregates (mean, std, 95% t-interval across seeds)",
+        "",
+        _md(analysis.aggregates),
+        "",
+        "## Pairwise comparisons",
+        "",
+        _md(_pair_view(analysis.pairs)),
+        "",
+    ]
     if not analysis.per_seed.empty:
         parts += ["## Per-example tests per seed", "", _md(analysis.per_seed), ""]
     if not analysis.tasks.empty:
@@ -88,26 +110,44 @@ def markdown_report(analysis: Analysis, plots: list[Path]) -> str:
 def html_report(analysis: Analysis, markdown: str, plots: list[Path]) -> str:
     """A self-contained HTML page (plots embedded), readable in MLflow's artifact viewer."""
     verdicts = html.escape(verdict_text(analysis))
-    tables = [("Aggregates", analysis.aggregates), ("Pairwise comparisons", _pair_view(analysis.pairs)),
-              ("Per-example tests per seed", analysis.per_seed), ("Wilcoxon over tasks", analysis.tasks)]
-    body = [f"<h1>Significance report: {html.escape(analysis.experiment)}</h1>",
-            f"<p>Parent run <code>{analysis.parent_run_id}</code></p>",
-            f"<pre class='note'>{html.escape(HOW_TO_READ)}</pre>",
-            "<h2>Verdicts</h2>", f"<pre>{verdicts}</pre>"]
+    tables = [
+        ("Aggregates", analysis.aggregates),
+        ("Pairwise comparisons", _pair_view(analysis.pairs)),
+        ("Per-example tests per seed", analysis.per_seed),
+        ("Wilcoxon over tasks", analysis.tasks),
+    ]
+    body = [
+        f"<h1>Significance report: {html.escape(analysis.experiment)}</h1>",
+        f"<p>Parent run <code>{analysis.parent_run_id}</code></p>",
+        f"<pre class='note'>{html.escape(HOW_TO_READ)}</pre>",
+        "<h2>Verdicts</h2>",
+        f"<pre>{verdicts}</pre>",
+    ]
     for title, frame in tables:
         if not frame.empty:
-            body += [f"<h2>{title}</h2>", frame.to_html(index=False, float_format=lambda x: f"{x:.4g}",
-                                                        na_rep="n/a", border=0)]
+            body += [
+                f"<h2>{title}</h2>",
+                frame.to_html(
+                    index=False, float_format=lambda x: f"{x:.4g}", na_rep="n/a", border=0
+                ),
+            ]
     body.append("<h2>Plots</h2>")
     for path in plots:
         data = base64.b64encode(path.read_bytes()).decode()
-        body.append(f"<figure><img alt='{path.stem}' src='data:image/png;base64,{data}'>"
-                    f"<figcaption>{html.escape(path.stem)}</figcaption></figure>")
-    style = ("body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;"
-             "font-size:12px}td,th{padding:2px 6px;border-bottom:1px solid #ddd}pre{background:#f6f6f6;"
-             "padding:1em;overflow-x:auto}img{max-width:100%}")
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(analysis.experiment)}"
-            f"</title><style>{style}</style></head><body>{''.join(body)}</body></html>\n")
+        body.append(
+            f"<figure><img alt='{path.stem}' src='data:image/png;base64,{data}'>"
+            f"<figcaption>{html.escape(path.stem)}</figcaption></figure>"
+        )
+    style = (
+        "body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;"
+        "font-size:12px}td,th{padding:2px 6px;border-bottom:1px solid #ddd}pre{background:#f6f6f6;"
+        "padding:1em;overflow-x:auto}img{max-width:100%}"
+    )
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(analysis.experiment)}"
+        f"</title><style>{style}</style></head><body>{''.join(body)}</body></html>\n"
+    )
 
 
 def _pair_view(pairs: pd.DataFrame) -> pd.DataFrame:
@@ -117,5 +157,6 @@ def _pair_view(pairs: pd.DataFrame) -> pd.DataFrame:
 def _md(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "_none_"
-    return tabulate(frame, headers="keys", tablefmt="github", showindex=False, floatfmt=".4g",
-                    missingval="n/a")
+    return tabulate(
+        frame, headers="keys", tablefmt="github", showindex=False, floatfmt=".4g", missingval="n/a"
+    )

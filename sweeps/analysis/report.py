@@ -1,4 +1,4 @@
-"""Build the report folder of a sweep and (optionally) log it to the parent run under ``report/``."""
+"""Build a sweep's report folder and (optionally) log it to the parent run under ``report/``."""
 
 from __future__ import annotations
 
@@ -45,21 +45,33 @@ def write_report(analysis: Analysis, out_dir: Path) -> list[Path]:
     }
     for name, content in files.items():
         (out_dir / name).write_text(content)
-    tables = {"scores.csv": analysis.runs, "aggregates.csv": analysis.aggregates,
-              "pvalues.csv": analysis.pairs, "pvalues_per_seed.csv": analysis.per_seed,
-              "pvalues_tasks.csv": analysis.tasks}
+    tables = {
+        "scores.csv": analysis.runs,
+        "aggregates.csv": analysis.aggregates,
+        "pvalues.csv": analysis.pairs,
+        "pvalues_per_seed.csv": analysis.per_seed,
+        "pvalues_tasks.csv": analysis.tasks,
+    }
     for name, frame in tables.items():
         frame.to_csv(out_dir / name, index=False)
     return [out_dir / n for n in [*files, *tables]] + plots
 
 
-def report_sweep(tracking_uri: str, experiment: str, parent_run_id: str | None, analysis: Any = None,
-                 out_dir: Path | str = "report", log: bool = True) -> str:
+def report_sweep(
+    tracking_uri: str,
+    experiment: str,
+    parent_run_id: str | None,
+    analysis: Any = None,
+    out_dir: Path | str = "report",
+    log: bool = True,
+) -> str:
     """Analyse a sweep from MLflow, write its report to ``out_dir``, log it to the parent run under
     ``report/`` when ``log``; returns the verdict text (for the terminal)."""
     data = load_sweep(tracking_uri, experiment, parent_run_id)
     result = analyze(data, settings_for(data, analysis))
     write_report(result, Path(out_dir))
     if log:
-        MlflowClient(tracking_uri=tracking_uri).log_artifacts(data.parent_run_id, str(out_dir), ARTIFACT_DIR)
+        MlflowClient(tracking_uri=tracking_uri).log_artifacts(
+            data.parent_run_id, str(out_dir), ARTIFACT_DIR
+        )
     return verdict_text(result)

@@ -14,7 +14,9 @@ class AsoSettings:
     enabled: bool = True
     n_bootstrap: int = 100
     seed: int = 0
-    max_eps: float = 0.2  # A is "almost stochastically" better when eps_min < max_eps (deepsig advice)
+    max_eps: float = (
+        0.2  # A is "almost stochastically" better when eps_min < max_eps (deepsig advice)
+    )
 
 
 @dataclass
@@ -34,7 +36,9 @@ class AnalysisSettings:
     aso: AsoSettings = field(default_factory=AsoSettings)
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any] | Any | None = None, **extra: Any) -> AnalysisSettings:
+    def from_config(
+        cls, config: Mapping[str, Any] | Any | None = None, **extra: Any
+    ) -> AnalysisSettings:
         """From a plain mapping or a DictConfig; unknown keys are ignored, ``extra`` wins."""
         data = _to_dict(config)
         data.update({k: v for k, v in extra.items() if v is not None})
@@ -54,7 +58,9 @@ class AnalysisSettings:
             elif value is not None:
                 setattr(settings, name, [str(v) for v in value])
         if settings.test not in ("auto", "ttest", "wilcoxon", "aso", "per_example"):
-            raise ValueError(f"analysis.test must be auto|ttest|wilcoxon|aso|per_example, got {settings.test!r}")
+            raise ValueError(
+                f"analysis.test must be auto|ttest|wilcoxon|aso|per_example, got {settings.test!r}"
+            )
         if settings.mode not in ("min", "max"):
             raise ValueError(f"analysis.mode must be 'min' or 'max', got {settings.mode!r}")
         return settings

@@ -1,4 +1,4 @@
-"""Statistics over designs × seeds: aggregates, seed-matched pairwise tests, tests over tasks, Holm.
+"""Statistics over designs × seeds: aggregates, seed-matched pairwise tests, over tasks, Holm.
 
 Only glue lives here: every test is scipy's, statsmodels' or deepsig's. Degenerate inputs (fewer
 than two seed-matched pairs, identical scores, NaN) give NaN p-values, never an exception; identical
@@ -38,8 +38,13 @@ def aggregate(values: np.ndarray, confidence: float = 0.95) -> dict[str, float]:
     return {"n": n, "mean": mean, "std": std, "ci_low": float(low), "ci_high": float(high)}
 
 
-def paired_tests(a: np.ndarray, b: np.ndarray, aso: AsoSettings | None = None,
-                 higher_is_better: bool = True, num_comparisons: int = 1) -> dict[str, float]:
+def paired_tests(
+    a: np.ndarray,
+    b: np.ndarray,
+    aso: AsoSettings | None = None,
+    higher_is_better: bool = True,
+    num_comparisons: int = 1,
+) -> dict[str, float]:
     """Seed-matched A vs B: mean difference, Cohen's d_z, Wilcoxon, paired t, ASO eps_min.
 
     ``aso_eps`` is deepsig's eps_min for "the better-mean design of the two stochastically dominates
@@ -49,8 +54,15 @@ def paired_tests(a: np.ndarray, b: np.ndarray, aso: AsoSettings | None = None,
     keep = np.isfinite(a) & np.isfinite(b)
     a, b = a[keep], b[keep]
     n = len(a)
-    out = {"n_pairs": n, "mean_diff": NAN, "cohens_dz": NAN, "p_wilcoxon": NAN, "p_ttest": NAN,
-           "aso_eps": NAN, "aso_better": ""}
+    out = {
+        "n_pairs": n,
+        "mean_diff": NAN,
+        "cohens_dz": NAN,
+        "p_wilcoxon": NAN,
+        "p_ttest": NAN,
+        "aso_eps": NAN,
+        "aso_better": "",
+    }
     if n == 0:
         return out
     diff = a - b
@@ -61,7 +73,9 @@ def paired_tests(a: np.ndarray, b: np.ndarray, aso: AsoSettings | None = None,
     if np.all(diff == 0):
         out.update(cohens_dz=0.0, p_wilcoxon=1.0, p_ttest=1.0)
     else:
-        out["cohens_dz"] = out["mean_diff"] / sd if sd > 0 else math.copysign(math.inf, out["mean_diff"])
+        out["cohens_dz"] = (
+            out["mean_diff"] / sd if sd > 0 else math.copysign(math.inf, out["mean_diff"])
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             out["p_wilcoxon"] = float(stats.wilcoxon(a, b).pvalue)
@@ -72,18 +86,34 @@ def paired_tests(a: np.ndarray, b: np.ndarray, aso: AsoSettings | None = None,
     return out
 
 
-def aso_test(a: np.ndarray, b: np.ndarray, settings: AsoSettings, higher_is_better: bool = True,
-             num_comparisons: int = 1) -> dict[str, float | str]:
-    """deepsig's ASO, run once: the better-mean side as ``scores_a`` (scores negated when minimised)."""
-    from deepsig import aso
-
+def aso_test(
+    a: np.ndarray,
+    b: np.ndarray,
+    settings: AsoSettings,
+    higher_is_better: bool = True,
+    num_comparisons: int = 1,
+) -> dict[str, float | str]:
+    """deepsig's ASO, run once: the better-mean side as ``scores_a`` (negated when minimised)."""
+    try:
+        from deepsig import aso
+    except ImportError:  # deepsig is the optional `stats` extra: ASO is then n/a
+        return {"aso_eps": NAN, "aso_better": ""}
     sign = 1.0 if higher_is_better else -1.0
     a_better = sign * (np.mean(a) - np.mean(b)) >= 0
     first, second = (a, b) if a_better else (b, a)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        eps = aso(list(sign * first), list(sign * second), num_bootstrap_iterations=settings.n_bootstrap,
-                  num_comparisons=num_comparisons, seed=settings.seed, show_progress=False)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            eps = aso(
+                list(sign * first),
+                list(sign * second),
+                num_bootstrap_iterations=settings.n_bootstrap,
+                num_comparisons=num_comparisons,
+                seed=settings.seed,
+                show_progress=False,
+            )
+    except Exception:  # noqa: BLE001 - a degenerate input must give n/a, never fail the report
+        return {"aso_eps": NAN, "aso_better": ""}
     return {"aso_eps": float(eps), "aso_better": "a" if a_better else "b"}
 
 
@@ -97,10 +127,27 @@ def pairwise(table: pd.DataFrame, aso: AsoSettings | None, higher_is_better: boo
     rows = []
     for first, second in pairs:
         a, b = table[first].to_numpy(), table[second].to_numpy()
-        rows.append({"design_a": first, "design_b": second,
-                     **paired_tests(a, b, aso, higher_is_better, num_comparisons=len(pairs))})
-    return pd.DataFrame(rows, columns=["design_a", "design_b", "n_pairs", "mean_diff", "cohens_dz",
-                                       "p_wilcoxon", "p_ttest", "aso_eps", "aso_better"])
+        rows.append(
+            {
+                "design_a": first,
+                "design_b": second,
+                **paired_tests(a, b, aso, higher_is_better, num_comparisons=len(pairs)),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "design_a",
+            "design_b",
+            "n_pairs",
+            "mean_diff",
+            "cohens_dz",
+            "p_wilcoxon",
+            "p_ttest",
+            "aso_eps",
+            "aso_better",
+        ],
+    )
 
 
 def over_tasks(means: pd.DataFrame) -> pd.DataFrame:
@@ -119,11 +166,29 @@ def over_tasks(means: pd.DataFrame) -> pd.DataFrame:
                     warnings.simplefilter("ignore")
                     p = float(stats.wilcoxon(a, b).pvalue)
         wins = int(np.sum(a > b))
-        rows.append({"design_a": first, "design_b": second, "n_tasks": len(a),
-                     "mean_diff": float(np.mean(a - b)) if len(a) else NAN,
-                     "wins_a": wins, "wins_b": int(np.sum(b > a)), "p_wilcoxon_tasks": p})
-    return pd.DataFrame(rows, columns=["design_a", "design_b", "n_tasks", "mean_diff", "wins_a", "wins_b",
-                                       "p_wilcoxon_tasks"])
+        rows.append(
+            {
+                "design_a": first,
+                "design_b": second,
+                "n_tasks": len(a),
+                "mean_diff": float(np.mean(a - b)) if len(a) else NAN,
+                "wins_a": wins,
+                "wins_b": int(np.sum(b > a)),
+                "p_wilcoxon_tasks": p,
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "design_a",
+            "design_b",
+            "n_tasks",
+            "mean_diff",
+            "wins_a",
+            "wins_b",
+            "p_wilcoxon_tasks",
+        ],
+    )
 
 
 def holm(pvalues: pd.Series) -> pd.Series:

@@ -1,4 +1,4 @@
-"""Verdicts: the best design, the designs not significantly worse than it, and each design vs a baseline.
+"""Verdicts: the best design, the designs not significantly worse, each design vs a baseline.
 
 A comparison of X with Y reads one row of a pairs table (``design_a``, ``design_b``, an oriented
 gain ``gain_a`` = how much better A is than B, and a decision column). With a p-value column X is
@@ -29,12 +29,15 @@ class Verdict:
     baseline: str | None
     not_worse: list[str] = field(default_factory=list)
     untestable: list[str] = field(default_factory=list)
-    vs_baseline: dict[str, tuple[str, float, float]] = field(default_factory=dict)  # (outcome, gain, p)
+    vs_baseline: dict[str, tuple[str, float, float]] = field(
+        default_factory=dict
+    )  # (outcome, gain, p)
     notes: list[str] = field(default_factory=list)
 
 
-def compare(pairs: pd.DataFrame, x: str, y: str, decision: str, alpha: float, max_eps: float
-            ) -> tuple[str, float, float]:
+def compare(
+    pairs: pd.DataFrame, x: str, y: str, decision: str, alpha: float, max_eps: float
+) -> tuple[str, float, float]:
     """(outcome of x vs y, oriented gain of x over y, the p-value or eps used)."""
     if pairs.empty or "design_a" not in pairs:
         return NA, math.nan, math.nan
@@ -59,8 +62,14 @@ def compare(pairs: pd.DataFrame, x: str, y: str, decision: str, alpha: float, ma
     return SAME, gain, value
 
 
-def decide(verdict: Verdict, designs: list[str], pairs: pd.DataFrame, decision: str, alpha: float,
-           max_eps: float) -> Verdict:
+def decide(
+    verdict: Verdict,
+    designs: list[str],
+    pairs: pd.DataFrame,
+    decision: str,
+    alpha: float,
+    max_eps: float,
+) -> Verdict:
     """Fill best / not_worse / untestable / vs_baseline of ``verdict`` from its scores and pairs."""
     ranked = [d for d in designs if math.isfinite(verdict.score.get(d, math.nan))]
     if not ranked:
@@ -80,5 +89,7 @@ def decide(verdict: Verdict, designs: list[str], pairs: pd.DataFrame, decision: 
     if verdict.baseline is not None:
         for design in designs:
             if design != verdict.baseline:
-                verdict.vs_baseline[design] = compare(pairs, design, verdict.baseline, decision, alpha, max_eps)
+                verdict.vs_baseline[design] = compare(
+                    pairs, design, verdict.baseline, decision, alpha, max_eps
+                )
     return verdict

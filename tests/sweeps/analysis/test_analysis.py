@@ -22,9 +22,14 @@ def settings(**kw) -> AnalysisSettings:
 def test_clear_winner_and_baseline_verdicts():
     rng = np.random.default_rng(0)
     base = rng.normal(0.80, 0.01, 8)
-    data = sweep_data({"a=1": list(base), "a=2": list(base + 0.05 + rng.normal(0, 0.003, 8)),
-                       "a=3": list(base - 0.05 + rng.normal(0, 0.003, 8)),
-                       "a=4": list(base + rng.normal(0, 0.01, 8))})
+    data = sweep_data(
+        {
+            "a=1": list(base),
+            "a=2": list(base + 0.05 + rng.normal(0, 0.003, 8)),
+            "a=3": list(base - 0.05 + rng.normal(0, 0.003, 8)),
+            "a=4": list(base + rng.normal(0, 0.01, 8)),
+        }
+    )
     result = analyze(data, settings())
     [verdict] = result.verdicts
     assert verdict.best == "a=2" and verdict.baseline == "a=1"
@@ -90,8 +95,10 @@ def test_per_example_scores_give_power_with_one_seed():
     rng = np.random.default_rng(0)
     good = (rng.random(300) < 0.9).astype(float)
     bad = np.where(rng.random(300) < 0.3, 0.0, good)
-    data = sweep_data({"a=1": [bad.mean()], "a=2": [good.mean()]},
-                      per_example={("a=1", 0): scores_frame(bad), ("a=2", 0): scores_frame(good)})
+    data = sweep_data(
+        {"a=1": [bad.mean()], "a=2": [good.mean()]},
+        per_example={("a=1", 0): scores_frame(bad), ("a=2", 0): scores_frame(good)},
+    )
     result = analyze(data, settings())
     verdict = result.verdicts[0]
     assert "per-example" in verdict.test
@@ -104,10 +111,20 @@ def test_task_type_wilcoxon_over_tasks():
     rows = []
     for design, shift in (("p=mean", 0.0), ("p=cls", -0.05)):
         for seed in range(2):
-            metrics = {f"sts/d{k}/spearman": 0.7 + 0.02 * k + shift + rng.normal(0, 0.001)
-                       for k in range(6)}
-            rows.append({"run_id": f"{design}{seed}", "design": design, "seed": float(seed),
-                         "status": "FINISHED", "val_loss": 0.1, **metrics})
+            metrics = {
+                f"sts/d{k}/spearman": 0.7 + 0.02 * k + shift + rng.normal(0, 0.001)
+                for k in range(6)
+            }
+            rows.append(
+                {
+                    "run_id": f"{design}{seed}",
+                    "design": design,
+                    "seed": float(seed),
+                    "status": "FINISHED",
+                    "val_loss": 0.1,
+                    **metrics,
+                }
+            )
     data = SweepData("tasks", "p", pd.DataFrame(rows), {}, {})
     result = analyze(data, settings(target="val_loss", mode="min"))
     assert result.metrics[0] == "val_loss" and len(result.metrics) == 7
@@ -118,9 +135,19 @@ def test_task_type_wilcoxon_over_tasks():
 
 
 def test_metric_selection_and_direction():
-    available = ["val_acc", "val_loss", "train_acc", "sts/stsb/spearman", "clustering/20ng/v_measure"]
+    available = [
+        "val_acc",
+        "val_loss",
+        "train_acc",
+        "sts/stsb/spearman",
+        "clustering/20ng/v_measure",
+    ]
     s = AnalysisSettings(target="val_acc")
-    assert select_metrics(available, s) == ["val_acc", "sts/stsb/spearman", "clustering/20ng/v_measure"]
+    assert select_metrics(available, s) == [
+        "val_acc",
+        "sts/stsb/spearman",
+        "clustering/20ng/v_measure",
+    ]
     s = AnalysisSettings(target="val_acc", task_types=["sts"])
     assert select_metrics(available, s) == ["val_acc", "sts/stsb/spearman"]
     assert select_metrics(available, AnalysisSettings(metrics=["val_*"])) == ["val_acc", "val_loss"]
@@ -132,7 +159,9 @@ def test_metric_selection_and_direction():
 def test_settings_from_dictconfig_and_validation():
     from omegaconf import OmegaConf
 
-    cfg = OmegaConf.create({"alpha": 0.01, "aso": {"n_bootstrap": 7}, "metrics": "sts/*", "other": 1})
+    cfg = OmegaConf.create(
+        {"alpha": 0.01, "aso": {"n_bootstrap": 7}, "metrics": "sts/*", "other": 1}
+    )
     s = AnalysisSettings.from_config(cfg)
     assert s.alpha == 0.01 and s.aso.n_bootstrap == 7 and s.metrics == ["sts/*"]
     with pytest.raises(ValueError):

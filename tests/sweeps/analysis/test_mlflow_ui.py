@@ -28,10 +28,20 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 ROOT = Path(__file__).resolve().parents[3]
 ARTIFACTS = ROOT / "tests" / "artifacts" / "mlflow_ui"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-DESIGNS = ["model.hidden=16,optim.lr=0.001", "model.hidden=16,optim.lr=0.01",
-           "model.hidden=64,optim.lr=0.001", "model.hidden=64,optim.lr=0.01"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DESIGNS = [
+    "model.hidden=16,optim.lr=0.001",
+    "model.hidden=16,optim.lr=0.01",
+    "model.hidden=64,optim.lr=0.001",
+    "model.hidden=64,optim.lr=0.01",
+]
 
 
 def _free_port() -> int:
@@ -61,17 +71,44 @@ def server_sweep():
     url = f"http://127.0.0.1:{port}"
     log = (tmp / "server.log").open("w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-         "--backend-store-uri", f"sqlite:///{tmp}/mlflow.db",
-         "--artifacts-destination", str(tmp / "artifacts"), "--workers", "1"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--backend-store-uri",
+            f"sqlite:///{tmp}/mlflow.db",
+            "--artifacts-destination",
+            str(tmp / "artifacts"),
+            "--workers",
+            "1",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         _wait_until_up(url, server)
         sweep = subprocess.run(
-            [sys.executable, "sweep.py", "+experiment=smoke", "tracking=server", f"tracking.uri={url}",
-             f"paths.output_dir={tmp}/o", "sweep.seeds=[0]", "trainer.max_epochs=2", "sweep.verbose=0"],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+            [
+                sys.executable,
+                "sweep.py",
+                "+experiment=smoke",
+                "tracking=server",
+                f"tracking.uri={url}",
+                f"paths.output_dir={tmp}/o",
+                "sweep.seeds=[0]",
+                "trainer.max_epochs=2",
+                "sweep.verbose=0",
+            ],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
             timeout=600,
         )
         assert sweep.returncode == 0, sweep.stderr[-3000:]
@@ -89,7 +126,9 @@ def server_sweep():
 
 def _browser(playwright):
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run infra/install_browser.sh (apt-get install chromium)")
+        pytest.fail(
+            f"{CHROMIUM} is missing: run infra/install_browser.sh (apt-get install chromium)"
+        )
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
@@ -127,15 +166,26 @@ def test_runs_page_and_compare_view(server_sweep):
         page.screenshot(path=str(ARTIFACTS / "runs_page.png"))
 
         # the compare view of the child runs: run names, params, metrics, parallel coordinates
-        query = urllib.parse.urlencode({"runs": json.dumps([r.info.run_id for r in children]),
-                                        "experiments": json.dumps([experiment.experiment_id])})
+        query = urllib.parse.urlencode(
+            {
+                "runs": json.dumps([r.info.run_id for r in children]),
+                "experiments": json.dumps([experiment.experiment_id]),
+            }
+        )
         page.set_viewport_size({"width": 1600, "height": 2000})
         page.goto(f"{url}/#/compare-runs?{query}")
         expect(page.get_by_text("Comparing 4 Runs from 1 Experiment")).to_be_visible()
         expect(page.get_by_text("Parallel Coordinates Plot")).to_be_visible()
         body = page.inner_text("body")
-        for text in [*(f"{d} seed=0" for d in DESIGNS), "model.hidden", "optim.lr", "val_acc", "val_loss",
-                     "design", "ray.trial_id"]:
+        for text in [
+            *(f"{d} seed=0" for d in DESIGNS),
+            "model.hidden",
+            "optim.lr",
+            "val_acc",
+            "val_loss",
+            "design",
+            "ray.trial_id",
+        ]:
             assert text in body, f"{text!r} is not on the compare page"
         for run in children:
             assert f"{run.data.metrics['val_acc']:.3g}"[:4] in body
@@ -143,8 +193,10 @@ def test_runs_page_and_compare_view(server_sweep):
 
         # the significance report on the parent run
         page.set_viewport_size({"width": 1600, "height": 1000})
-        page.goto(f"{url}/#/experiments/{experiment.experiment_id}/runs/{parent.info.run_id}"
-                  "/artifacts/report/verdicts.txt")
+        page.goto(
+            f"{url}/#/experiments/{experiment.experiment_id}/runs/{parent.info.run_id}"
+            "/artifacts/report/verdicts.txt"
+        )
         expect(page.get_by_text("Verdicts for sweep 'smoke'", exact=False).first).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "parent_report.png"))
         browser.close()

@@ -24,10 +24,15 @@ def test_recompute_matches_scipy_and_sklearn():
     target = rng.normal(size=50)
     prediction = target + rng.normal(size=50)
     frame = pd.DataFrame({"example_id": range(50), "prediction": prediction, "target": target})
-    assert recompute(PerExample("spearman", frame)) == pytest.approx(stats.spearmanr(prediction, target).statistic)
-    labels = pd.DataFrame({"example_id": range(6), "prediction": [0, 0, 1, 1, 2, 2], "target": [1, 1, 0, 0, 0, 2]})
+    assert recompute(PerExample("spearman", frame)) == pytest.approx(
+        stats.spearmanr(prediction, target).statistic
+    )
+    labels = pd.DataFrame(
+        {"example_id": range(6), "prediction": [0, 0, 1, 1, 2, 2], "target": [1, 1, 0, 0, 0, 2]}
+    )
     assert recompute(PerExample("v_measure", labels)) == pytest.approx(
-        v_measure_score(labels["target"], labels["prediction"]))
+        v_measure_score(labels["target"], labels["prediction"])
+    )
     scores = pd.DataFrame({"example_id": range(4), "score": [1, 0, 1, 1]})
     assert recompute(PerExample("mean", scores)) == 0.75
 
@@ -42,15 +47,21 @@ def test_read_per_example_both_path_conventions(tmp_path):
         assert scores is not None and recompute(scores) == 0.75
     assert read_per_example(folder, {"file": "missing.csv", "statistic": "mean"}) is None
     assert read_per_example(folder, {"file": "a.csv", "statistic": "unknown"}) is None
-    assert read_per_example(folder, {"file": "a.csv", "statistic": "spearman"}) is None  # no prediction
+    assert (
+        read_per_example(folder, {"file": "a.csv", "statistic": "spearman"}) is None
+    )  # no prediction
 
 
 def test_one_seed_real_difference_is_significant():
     rng = np.random.default_rng(0)
     a = (rng.random(400) < 0.80).astype(float)
     b = np.where(rng.random(400) < 0.5, 0.0, a)  # B loses about half of A's correct answers
-    pairs = [align(PerExample("mean", pd.DataFrame({"example_id": range(400), "score": a})),
-                   PerExample("mean", pd.DataFrame({"example_id": range(400), "score": b})))]
+    pairs = [
+        align(
+            PerExample("mean", pd.DataFrame({"example_id": range(400), "score": a})),
+            PerExample("mean", pd.DataFrame({"example_id": range(400), "score": b})),
+        )
+    ]
     diff, p = permutation_test(pairs, "mean", 1000, 0)
     assert diff == pytest.approx(a.mean() - b.mean())
     assert p < 0.01
@@ -61,10 +72,23 @@ def test_no_difference_is_not_significant_spearman():
     target = rng.normal(size=200)
     a = target + rng.normal(size=200)
     b = target + rng.normal(size=200)
-    frame = lambda p: PerExample("spearman", pd.DataFrame({"example_id": range(200), "prediction": p,  # noqa: E731
-                                                           "target": target}))
+
+    def frame(p):
+        return PerExample(
+            "spearman",
+            pd.DataFrame(
+                {
+                    "example_id": range(200),
+                    "prediction": p,
+                    "target": target,
+                }
+            ),
+        )
+
     diff, p = permutation_test([align(frame(a), frame(b))], "spearman", 300, 0)
-    assert diff == pytest.approx(stats.spearmanr(a, target).statistic - stats.spearmanr(b, target).statistic)
+    assert diff == pytest.approx(
+        stats.spearmanr(a, target).statistic - stats.spearmanr(b, target).statistic
+    )
     assert p > 0.05
 
 
@@ -73,12 +97,23 @@ def test_stratified_over_seeds_and_alignment():
     pairs = []
     for _ in range(3):
         a = rng.normal(0.6, 0.2, 100)
-        pairs.append(align(PerExample("mean", pd.DataFrame({"example_id": range(100), "score": a})),
-                           PerExample("mean", pd.DataFrame({"example_id": range(100)[::-1],
-                                                            "score": (a - 0.05)[::-1]}))))
+        pairs.append(
+            align(
+                PerExample("mean", pd.DataFrame({"example_id": range(100), "score": a})),
+                PerExample(
+                    "mean",
+                    pd.DataFrame({"example_id": range(100)[::-1], "score": (a - 0.05)[::-1]}),
+                ),
+            )
+        )
     assert np.allclose(pairs[0].a - pairs[0].b, 0.05)  # aligned on example_id, not on row order
     diff, p = permutation_test(pairs, "mean", 1000, 0)
     assert diff == pytest.approx(0.05)
     assert p < 0.01
-    assert align(PerExample("mean", pd.DataFrame({"example_id": [1], "score": [1.0]})),
-                 PerExample("mean", pd.DataFrame({"example_id": [2], "score": [1.0]}))) is None
+    assert (
+        align(
+            PerExample("mean", pd.DataFrame({"example_id": [1], "score": [1.0]})),
+            PerExample("mean", pd.DataFrame({"example_id": [2], "score": [1.0]})),
+        )
+        is None
+    )

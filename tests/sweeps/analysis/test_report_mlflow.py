@@ -21,8 +21,17 @@ from sweeps.analysis import load_sweep, report_sweep
 from sweeps.analysis.load import ReportError
 
 ROOT = Path(__file__).resolve().parents[3]
-REPORT_FILES = ["report.md", "report.html", "verdicts.txt", "scores.csv", "aggregates.csv",
-                "pvalues.csv", "pvalues_per_seed.csv", "pvalues_tasks.csv", "settings.json"]
+REPORT_FILES = [
+    "report.md",
+    "report.html",
+    "verdicts.txt",
+    "scores.csv",
+    "aggregates.csv",
+    "pvalues.csv",
+    "pvalues_per_seed.csv",
+    "pvalues_tasks.csv",
+    "settings.json",
+]
 FAST = {"target": "val_acc", "aso": {"n_bootstrap": 20}, "n_permutations": 200}
 
 
@@ -32,7 +41,7 @@ def _env() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def handmade(tmp_path_factory) -> tuple[str, str]:
-    """A sweep written with MlflowClient like sweeps/tracking.py does, with per-example artifacts."""
+    """A sweep written like sweeps/tracking.py does, with per-example artifacts."""
     root = tmp_path_factory.mktemp("store")
     uri = f"sqlite:///{root}/mlflow.db"
     client = MlflowClient(uri)
@@ -43,27 +52,42 @@ def handmade(tmp_path_factory) -> tuple[str, str]:
     target = rng.normal(size=120)
     for design, noise in (("pool=cls", 1.5), ("pool=mean", 0.3)):
         for seed in (0, 1):
-            run = client.create_run(experiment, tags={MLFLOW_PARENT_RUN_ID: parent, "design": design,
-                                                      "seed": str(seed)}).info.run_id
+            run = client.create_run(
+                experiment, tags={MLFLOW_PARENT_RUN_ID: parent, "design": design, "seed": str(seed)}
+            ).info.run_id
             prediction = target + rng.normal(0, noise, 120)
             correct = (rng.random(120) < (0.9 if noise < 1 else 0.6)).astype(float)
             folder = root / "tmp" / run / "per_example"
             folder.mkdir(parents=True)
-            pd.DataFrame({"example_id": range(120), "prediction": prediction, "target": target}).to_csv(
-                folder / "sts__stsb__spearman.csv", index=False)
+            pd.DataFrame(
+                {"example_id": range(120), "prediction": prediction, "target": target}
+            ).to_csv(folder / "sts__stsb__spearman.csv", index=False)
             pd.DataFrame({"example_id": range(120), "score": correct}).to_csv(
-                folder / "classification__x__accuracy.csv", index=False)
-            index = {"sts/stsb/spearman": {"file": "per_example/sts__stsb__spearman.csv", "statistic": "spearman"},
-                     "classification/x/accuracy": {"file": "classification__x__accuracy.csv", "statistic": "mean"}}
+                folder / "classification__x__accuracy.csv", index=False
+            )
+            index = {
+                "sts/stsb/spearman": {
+                    "file": "per_example/sts__stsb__spearman.csv",
+                    "statistic": "spearman",
+                },
+                "classification/x/accuracy": {
+                    "file": "classification__x__accuracy.csv",
+                    "statistic": "mean",
+                },
+            }
             (folder / "index.json").write_text(json.dumps(index))
             client.log_artifacts(run, str(folder), "per_example")
             client.log_param(run, "pool", design.split("=")[1])
             client.log_metric(run, "val_acc", 0.5, step=0)
-            client.log_metric(run, "val_acc", float(correct.mean()), step=1)  # the last value is final
+            client.log_metric(
+                run, "val_acc", float(correct.mean()), step=1
+            )  # the last value is final
             client.log_metric(run, "classification/x/accuracy", float(correct.mean()))
             from scipy import stats
 
-            client.log_metric(run, "sts/stsb/spearman", float(stats.spearmanr(prediction, target).statistic))
+            client.log_metric(
+                run, "sts/stsb/spearman", float(stats.spearmanr(prediction, target).statistic)
+            )
             client.set_terminated(run, "FINISHED")
     client.set_terminated(parent, "FINISHED")
     return uri, parent
@@ -78,7 +102,9 @@ def test_load_and_per_example_report(handmade, tmp_path):
     assert "per-example" in text
     assert "pool=mean" in text.split("best: ")[1].splitlines()[0]
     per_seed = pd.read_csv(tmp_path / "r" / "pvalues_per_seed.csv")
-    assert set(per_seed["statistic"]) == {"spearman", "mean"} and len(per_seed) == 4  # 2 metrics × 1 pair × 2 seeds
+    assert (
+        set(per_seed["statistic"]) == {"spearman", "mean"} and len(per_seed) == 4
+    )  # 2 metrics × 1 pair × 2 seeds
     pairs = pd.read_csv(tmp_path / "r" / "pvalues.csv").set_index("metric")
     assert pairs.loc["sts/stsb/spearman", "p_per_example_holm"] < 0.05
     logged = {a.path for a in MlflowClient(uri).list_artifacts(parent, "report")}
@@ -93,15 +119,25 @@ def test_unknown_experiment_and_parent(handmade):
         load_sweep(uri, "handmade", "0" * 32)
 
 
-# -- a real smoke sweep through Ray ------------------------------------------------------------------
+# -- a real smoke sweep through Ray ---------------------------------------------------------------
 @pytest.fixture(scope="module")
 def smoke_sweep():
-    """Run the smoke study once (2 seeds, 2 epochs) into a short tmp path (Ray needs short paths)."""
+    """The smoke study, once (2 seeds, 2 epochs), in a short tmp path (Ray needs short paths)."""
     out = tempfile.mkdtemp(dir="/tmp", prefix="sm")
     proc = subprocess.run(
-        [sys.executable, "sweep.py", "+experiment=smoke", f"paths.output_dir={out}", "trainer.max_epochs=2",
-         "sweep.verbose=0"],
-        cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "sweep.py",
+            "+experiment=smoke",
+            f"paths.output_dir={out}",
+            "trainer.max_epochs=2",
+            "sweep.verbose=0",
+        ],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     yield out, proc
     shutil.rmtree(out, ignore_errors=True)
@@ -126,8 +162,14 @@ def test_report_cli_round_trip(smoke_sweep, tmp_path):
     out, _ = smoke_sweep
     uri = f"sqlite:///{out}/mlflow.db"
     cli = [sys.executable, "-m", "sweeps.report", "--tracking-uri", uri]
-    done = subprocess.run([*cli, "--experiment", "smoke", "--out", str(tmp_path / "r")], cwd=ROOT, env=_env(),
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [*cli, "--experiment", "smoke", "--out", str(tmp_path / "r")],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Verdicts for sweep 'smoke'" in done.stdout and "best: " in done.stdout
     for name in REPORT_FILES:
@@ -135,13 +177,22 @@ def test_report_cli_round_trip(smoke_sweep, tmp_path):
     scores = pd.read_csv(tmp_path / "r" / "scores.csv")
     assert len(scores) == 8 and {"design", "seed", "status", "val_acc"} <= set(scores.columns)
     # the same verdicts as at the end of the sweep (same data, fixed seeds)
-    logged = MlflowClient(uri).download_artifacts(load_sweep(uri, "smoke").parent_run_id, "report/verdicts.txt",
-                                                  str(tmp_path))
+    logged = MlflowClient(uri).download_artifacts(
+        load_sweep(uri, "smoke").parent_run_id, "report/verdicts.txt", str(tmp_path)
+    )
     assert Path(logged).read_text() == (tmp_path / "r" / "verdicts.txt").read_text()
-    for args, message in ((["--experiment", "nope"], "unknown MLflow experiment 'nope'"),
-                          (["--experiment", "smoke", "--parent", "f" * 32], "unknown parent run")):
-        bad = subprocess.run([*cli, *args, "--out", str(tmp_path / "x")], cwd=ROOT, env=_env(),
-                             capture_output=True, text=True, timeout=300)
+    for args, message in (
+        (["--experiment", "nope"], "unknown MLflow experiment 'nope'"),
+        (["--experiment", "smoke", "--parent", "f" * 32], "unknown parent run"),
+    ):
+        bad = subprocess.run(
+            [*cli, *args, "--out", str(tmp_path / "x")],
+            cwd=ROOT,
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert bad.returncode == 2 and bad.stdout == ""
         assert bad.stderr.strip().startswith("error: ") and message in bad.stderr
         assert len(bad.stderr.strip().splitlines()) == 1

@@ -28,7 +28,7 @@ def test_aggregate_matches_scipy_t_interval():
 
 
 def test_aggregate_degenerate():
-    assert aggregate(np.array([])) ["n"] == 0
+    assert aggregate(np.array([]))["n"] == 0
     one = aggregate(np.array([0.5, np.nan]))
     assert one["n"] == 1 and one["mean"] == 0.5 and math.isnan(one["ci_low"])
     same = aggregate(np.array([0.5, 0.5, 0.5]))
@@ -55,7 +55,8 @@ def test_aso_matches_deepsig():
     flipped = paired_tests(A, B, settings, higher_is_better=False)
     assert flipped["aso_better"] == "b"
     assert flipped["aso_eps"] == pytest.approx(
-        aso(list(-B), list(-A), num_bootstrap_iterations=100, seed=3, show_progress=False))
+        aso(list(-B), list(-A), num_bootstrap_iterations=100, seed=3, show_progress=False)
+    )
 
 
 def test_real_difference_is_significant():
@@ -80,7 +81,9 @@ def test_no_difference_is_not_significant():
 def test_paired_tests_degenerate():
     one = paired_tests(np.array([0.9]), np.array([0.8]), AsoSettings(n_bootstrap=10))
     assert one["n_pairs"] == 1 and one["mean_diff"] == pytest.approx(0.1)
-    assert math.isnan(one["p_ttest"]) and math.isnan(one["p_wilcoxon"]) and math.isnan(one["aso_eps"])
+    assert (
+        math.isnan(one["p_ttest"]) and math.isnan(one["p_wilcoxon"]) and math.isnan(one["aso_eps"])
+    )
     same = paired_tests(A, A.copy(), NO_ASO)
     assert same["p_ttest"] == 1.0 and same["p_wilcoxon"] == 1.0 and same["cohens_dz"] == 0.0
     constant = paired_tests(A + 0.01, A, NO_ASO)  # constant difference: t undefined
@@ -96,7 +99,11 @@ def test_pairwise_all_pairs_seed_matched():
 
     table = pd.DataFrame({"x": A, "y": B, "z": A[::-1]})
     out = pairwise(table, None, True)
-    assert list(zip(out["design_a"], out["design_b"], strict=True)) == [("x", "y"), ("x", "z"), ("y", "z")]
+    assert list(zip(out["design_a"], out["design_b"], strict=True)) == [
+        ("x", "y"),
+        ("x", "z"),
+        ("y", "z"),
+    ]
     assert out.loc[0, "p_ttest"] == pytest.approx(stats.ttest_rel(A, B).pvalue)
 
 
@@ -114,7 +121,11 @@ def test_holm_matches_statsmodels_and_keeps_nan():
 def test_over_tasks_matches_scipy_wilcoxon():
     import pandas as pd
 
-    means = pd.DataFrame({"x": [0.8, 0.7, 0.9, 0.6, 0.75, 0.85], "y": [0.7, 0.72, 0.8, 0.5, 0.7, 0.8]})
+    means = pd.DataFrame(
+        {"x": [0.8, 0.7, 0.9, 0.6, 0.75, 0.85], "y": [0.7, 0.72, 0.8, 0.5, 0.7, 0.8]}
+    )
     out = over_tasks(means)
-    assert out.loc[0, "p_wilcoxon_tasks"] == pytest.approx(stats.wilcoxon(means["x"], means["y"]).pvalue)
+    assert out.loc[0, "p_wilcoxon_tasks"] == pytest.approx(
+        stats.wilcoxon(means["x"], means["y"]).pvalue
+    )
     assert out.loc[0, "wins_a"] == 5 and out.loc[0, "n_tasks"] == 6
