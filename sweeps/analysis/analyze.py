@@ -2,8 +2,8 @@
 
 Families for Holm–Bonferroni: one family per (metric, test) holds every design pair of that metric
 (D·(D−1)/2 comparisons) — seed-level Wilcoxon, seed-level paired t, the combined per-example
-test, and the per-seed per-example tests (pairs × seeds) are corrected separately; one family per task
-type holds every design pair of the Wilcoxon over that type's tasks.
+test, and the per-seed per-example tests (pairs × seeds) are corrected separately; one family
+per task type holds every design pair of the Wilcoxon over that type's tasks.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def analyze(data: SweepData, settings: AnalysisSettings) -> Analysis:
 
 
 def resolve_baseline(wanted: str | None, designs: list[str], notes: list[str]) -> str | None:
-    """``analysis.baseline`` matched to a design (key order free); default: first in sorted order."""
+    """``analysis.baseline`` matched to a design (any key order); default: first design, sorted."""
     if not designs:
         return None
     if wanted:
