@@ -13,6 +13,7 @@ within a pair, and the test statistic is the mean over seeds of the per-seed dif
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,50 +92,64 @@ def align(a: PerExample, b: PerExample) -> PairedExamples | None:
     )
 
 
+def _batched(statistic: str) -> Callable[[np.ndarray, np.ndarray | None], np.ndarray] | None:
+    """The statistic along the last axis of a batch of resamples (None: only 1-D is available)."""
+    if statistic == "mean":
+        return lambda values, target: np.mean(values, axis=-1)
+    if statistic == "spearman":  # Spearman = Pearson of average ranks (what spearmanr computes)
+
+        def spearman(values: np.ndarray, target: np.ndarray | None) -> np.ndarray:
+            ranks = stats.rankdata(values, axis=-1)
+            target_ranks = np.broadcast_to(stats.rankdata(target), ranks.shape)
+            with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+                warnings.simplefilter("ignore")  # a constant resample: NaN, like spearmanr
+                return stats.pearsonr(ranks, target_ranks, axis=-1).statistic
+
+        return spearman
+    return None
+
+
 def permutation_test(
     pairs: list[PairedExamples], statistic: str, n_resamples: int, seed: int
 ) -> tuple[float, float]:
-    """(observed mean-over-pairs difference A − B, two-sided p) of the paired permutation test."""
+    """(observed mean-over-pairs difference A − B, two-sided p) of the paired permutation test.
+
+    ``mean`` and ``spearman`` are evaluated on whole batches of resamples (vectorized);
+    ``v_measure`` once per resample with scikit-learn.
+    """
     if not pairs:
         return float("nan"), float("nan")
-    fn = statistic_of(statistic)
-    bounds = np.cumsum([0] + [len(p.a) for p in pairs])
+    bounds = list(
+        zip(
+            np.cumsum([0] + [len(p.a) for p in pairs])[:-1],
+            np.cumsum([len(p.a) for p in pairs]),
+            strict=True,
+        )
+    )
     targets = [p.target for p in pairs]
+    batched = _batched(statistic)
+    fn = batched or statistic_of(statistic)
 
-    def difference(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray | float:
+    def difference(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
         diffs = [
-            fn(x[lo:hi], targets[i]) - fn(y[lo:hi], targets[i])
-            for i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))
+            np.asarray(fn(x[..., lo:hi], targets[i])) - np.asarray(fn(y[..., lo:hi], targets[i]))
+            for i, (lo, hi) in enumerate(bounds)
         ]
-        return float(np.mean(diffs))
+        return np.mean(diffs, axis=0)
 
     x = np.concatenate([p.a for p in pairs])
     y = np.concatenate([p.b for p in pairs])
+    if batched is not None:
+        x, y = x.astype(float), y.astype(float)
     observed = float(difference(x, y))
     if not np.isfinite(observed):
         return observed, float("nan")
-    if statistic == "mean":  # vectorized: the mean difference is linear, so resamples are cheap
-        result = stats.permutation_test(
-            (x.astype(float), y.astype(float)),
-            lambda u, v, axis: np.mean(
-                [
-                    np.mean(u[..., lo:hi], axis=axis) - np.mean(v[..., lo:hi], axis=axis)
-                    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
-                ],
-                axis=0,
-            ),
-            permutation_type="samples",
-            vectorized=True,
-            n_resamples=n_resamples,
-            rng=np.random.default_rng(seed),
-        )
-    else:
-        result = stats.permutation_test(
-            (x, y),
-            difference,
-            permutation_type="samples",
-            vectorized=False,
-            n_resamples=n_resamples,
-            rng=np.random.default_rng(seed),
-        )
+    result = stats.permutation_test(
+        (x, y),
+        difference,
+        permutation_type="samples",
+        vectorized=batched is not None,
+        n_resamples=n_resamples,
+        rng=np.random.default_rng(seed),
+    )
     return observed, float(result.pvalue)
