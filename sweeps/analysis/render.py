@@ -42,15 +42,18 @@ def verdict_text(analysis: Analysis) -> str:
 
 def _block(v: Verdict, markdown: bool) -> list[str]:
     title = f"{v.scope} {v.name}" + (f" (task type {v.task_type})" if v.scope == "metric" else "")
-    lines = [f"### {title}" if markdown else f"== {title} ==", f"test: {v.test}"]
-    lines += [f"note: {n}" for n in v.notes]
+    bullet = "- " if markdown else ""
+    info = [f"test: {v.test}", *(f"note: {n}" for n in v.notes)]
     if v.best is None:
-        lines.append("best: n/a")
+        info.append("best: n/a")
+    else:
+        info.append(f"best: {v.best}  {v.shown.get(v.best, '')}")
+        info.append("not significantly worse than best: " + (", ".join(v.not_worse) or "none"))
+        if v.untestable:
+            info.append("n/a vs best (not testable): " + ", ".join(v.untestable))
+    lines = [f"### {title}" if markdown else f"== {title} ==", *(bullet + line for line in info)]
+    if v.best is None:
         return lines
-    lines.append(f"best: {v.best}  {v.shown.get(v.best, '')}")
-    lines.append("not significantly worse than best: " + (", ".join(v.not_worse) or "none"))
-    if v.untestable:
-        lines.append("n/a vs best (not testable): " + ", ".join(v.untestable))
     if v.vs_baseline:
         rows = [
             [d, v.shown.get(d, ""), _num(gain, "+.4f"), _num(p, ".4g"), outcome]
@@ -63,9 +66,13 @@ def _block(v: Verdict, markdown: bool) -> list[str]:
             tablefmt="github" if markdown else "simple",
             disable_numparse=True,
         )
-        lines += [f"vs baseline {v.baseline}  {v.shown.get(v.baseline or '', '')}:", "", table]
+        lines += [
+            f"{bullet}vs baseline {v.baseline}  {v.shown.get(v.baseline or '', '')}:",
+            "",
+            table,
+        ]
     elif v.baseline is not None:
-        lines.append(f"vs baseline {v.baseline}: n/a (no other design)")
+        lines.append(f"{bullet}vs baseline {v.baseline}: n/a (no other design)")
     return lines
 
 
@@ -126,10 +133,11 @@ def html_report(analysis: Analysis, markdown: str, plots: list[Path]) -> str:
     for title, frame in tables:
         if not frame.empty:
             body += [
-                f"<h2>{title}</h2>",
+                f"<h2>{title}</h2><div class='wide'>",
                 frame.to_html(
                     index=False, float_format=lambda x: f"{x:.4g}", na_rep="n/a", border=0
                 ),
+                "</div>",
             ]
     body.append("<h2>Plots</h2>")
     for path in plots:
@@ -141,7 +149,7 @@ def html_report(analysis: Analysis, markdown: str, plots: list[Path]) -> str:
     style = (
         "body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;"
         "font-size:12px}td,th{padding:2px 6px;border-bottom:1px solid #ddd}pre{background:#f6f6f6;"
-        "padding:1em;overflow-x:auto}img{max-width:100%}"
+        "padding:1em;overflow-x:auto}img{max-width:100%}.wide{overflow-x:auto}"
     )
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"

@@ -81,7 +81,7 @@ def paired_tests(
             out["p_wilcoxon"] = float(stats.wilcoxon(a, b).pvalue)
             # a constant non-zero difference has no variance: the t statistic is undefined
             out["p_ttest"] = float(stats.ttest_rel(a, b).pvalue) if sd > 0 else NAN
-    if aso is not None and aso.enabled:
+    if aso is not None and aso.enabled and n >= aso.min_seeds:
         out.update(aso_test(a, b, aso, higher_is_better, num_comparisons))
     return out
 

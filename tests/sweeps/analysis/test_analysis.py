@@ -19,18 +19,19 @@ def settings(**kw) -> AnalysisSettings:
     return AnalysisSettings.from_config({"target": "val_acc", **FAST, **kw})
 
 
-def test_clear_winner_and_baseline_verdicts():
+@pytest.mark.parametrize("test", ["auto", "ttest", "wilcoxon", "aso"])
+def test_clear_winner_and_baseline_verdicts(test):
     rng = np.random.default_rng(0)
-    base = rng.normal(0.80, 0.01, 8)
+    base = rng.normal(0.80, 0.01, 10)
     data = sweep_data(
         {
             "a=1": list(base),
-            "a=2": list(base + 0.05 + rng.normal(0, 0.003, 8)),
-            "a=3": list(base - 0.05 + rng.normal(0, 0.003, 8)),
-            "a=4": list(base + rng.normal(0, 0.01, 8)),
+            "a=2": list(base + 0.05 + rng.normal(0, 0.003, 10)),
+            "a=3": list(base - 0.05 + rng.normal(0, 0.003, 10)),
+            "a=4": list(base + rng.normal(0, 0.01, 10)),
         }
     )
-    result = analyze(data, settings())
+    result = analyze(data, settings(test=test))
     [verdict] = result.verdicts
     assert verdict.best == "a=2" and verdict.baseline == "a=1"
     assert verdict.not_worse == []

@@ -88,6 +88,8 @@ def test_paired_tests_degenerate():
     assert same["p_ttest"] == 1.0 and same["p_wilcoxon"] == 1.0 and same["cohens_dz"] == 0.0
     constant = paired_tests(A + 0.01, A, NO_ASO)  # constant difference: t undefined
     assert math.isnan(constant["p_ttest"]) and constant["cohens_dz"] == math.inf
+    two = paired_tests(A[:2], B[:2], AsoSettings(n_bootstrap=10))  # ASO needs aso.min_seeds pairs
+    assert math.isnan(two["aso_eps"]) and two["aso_better"] == ""
     nan = paired_tests(np.array([np.nan, 0.8, 0.9]), np.array([0.7, np.nan, 0.8]), NO_ASO)
     assert nan["n_pairs"] == 1
     empty = paired_tests(np.array([np.nan]), np.array([np.nan]), NO_ASO)
