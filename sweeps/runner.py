@@ -16,6 +16,7 @@ from ray.tune import CheckpointConfig, FailureConfig, RunConfig, TuneConfig, Tun
 from ray.tune.search.basic_variant import BasicVariantGenerator
 
 from sweeps import storage
+from sweeps.analysis import report_sweep
 from sweeps.distributed import is_distributed
 from sweeps.plan import SweepPlan
 from sweeps.provenance import git_state, package_versions
@@ -125,6 +126,11 @@ def _report(plan: SweepPlan, results: tune.ResultGrid, tracking: MLflowTracking)
         table.to_csv(Path(scratch) / "summary.csv")
         for name in ("trials.csv", "summary.csv"):
             tracking.log_parent_artifact(Path(scratch) / name)
+        try:  # the significance report (verdicts in the terminal, full report on the parent run)
+            print(report_sweep(tracking.uri, plan.cfg.sweep.name, tracking.parent_run_id,
+                               plan.cfg.get("analysis"), Path(scratch) / "report"), flush=True)
+        except Exception as exc:  # noqa: BLE001 - a failed analysis must not fail a finished sweep
+            print(f"analysis failed: {exc!r}", file=sys.stderr)
     failed = int((trials["status"] == "failed").sum())
     if failed:
         print(f"{failed} trial(s) failed; see their child runs' 'error' tag", file=sys.stderr)

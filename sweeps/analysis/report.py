@@ -1,0 +1,77 @@
+"""Build a sweep's report folder and (optionally) log it to the parent run under ``report/``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from mlflow import MlflowClient
+
+from sweeps.analysis.analyze import Analysis, analyze
+from sweeps.analysis.load import SweepData, load_sweep
+from sweeps.analysis.plots import make_plots
+from sweeps.analysis.render import html_report, markdown_report, verdict_text
+from sweeps.analysis.settings import AnalysisSettings
+
+ARTIFACT_DIR = "report"
+
+
+def settings_for(data: SweepData, analysis: Any = None) -> AnalysisSettings:
+    """``analysis`` if given, else the parent's logged ``analysis`` config; target and mode default
+    to the logged ``sweep.metric`` / ``sweep.mode``."""
+    logged = data.config.get("analysis") if isinstance(data.config.get("analysis"), dict) else {}
+    settings = AnalysisSettings.from_config(analysis if analysis is not None else logged)
+    sweep = data.config.get("sweep") if isinstance(data.config.get("sweep"), dict) else {}
+    if settings.target is None and sweep.get("metric"):
+        settings.target = str(sweep["metric"])
+        settings.mode = str(sweep.get("mode", settings.mode))
+    return settings
+
+
+def write_report(analysis: Analysis, out_dir: Path) -> list[Path]:
+    """Write verdicts.txt, report.md, report.html, CSVs and plots/ into ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plots = make_plots(analysis, out_dir / "plots")
+    text = verdict_text(analysis)
+    markdown = markdown_report(analysis, plots)
+    files = {
+        "verdicts.txt": text + "\n",
+        "report.md": markdown,
+        "report.html": html_report(analysis, markdown, plots),
+        "settings.json": json.dumps(asdict(analysis.settings), indent=2) + "\n",
+    }
+    for name, content in files.items():
+        (out_dir / name).write_text(content)
+    tables = {
+        "scores.csv": analysis.runs,
+        "aggregates.csv": analysis.aggregates,
+        "pvalues.csv": analysis.pairs,
+        "pvalues_per_seed.csv": analysis.per_seed,
+        "pvalues_tasks.csv": analysis.tasks,
+    }
+    for name, frame in tables.items():
+        frame.to_csv(out_dir / name, index=False)
+    return [out_dir / n for n in [*files, *tables]] + plots
+
+
+def report_sweep(
+    tracking_uri: str,
+    experiment: str,
+    parent_run_id: str | None,
+    analysis: Any = None,
+    out_dir: Path | str = "report",
+    log: bool = True,
+) -> str:
+    """Analyse a sweep from MLflow, write its report to ``out_dir``, log it to the parent run under
+    ``report/`` when ``log``; returns the verdict text (for the terminal)."""
+    data = load_sweep(tracking_uri, experiment, parent_run_id)
+    result = analyze(data, settings_for(data, analysis))
+    write_report(result, Path(out_dir))
+    if log:
+        MlflowClient(tracking_uri=tracking_uri).log_artifacts(
+            data.parent_run_id, str(out_dir), ARTIFACT_DIR
+        )
+    return verdict_text(result)

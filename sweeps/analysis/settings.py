@@ -1,0 +1,78 @@
+"""The ``analysis`` config group as a typed object (built from a dict or a DictConfig)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+
+@dataclass
+class AsoSettings:
+    """Almost stochastic order (deepsig ``aso``): bootstrap size, seed, decision threshold."""
+
+    enabled: bool = True
+    n_bootstrap: int = 100
+    seed: int = 0
+    max_eps: float = 0.2  # A is "almost stochastically" better when eps_min < max_eps
+    min_seeds: int = 3  # fewer seed-matched pairs: n/a (eps_min degenerates to 0 with 2 scores)
+
+
+@dataclass
+class AnalysisSettings:
+    """What to analyse and how. See ``conf/analysis/default.yaml`` for the meaning of each field."""
+
+    target: str | None = None  # the sweep's metric (sweep.metric); always analysed when present
+    mode: str = "max"  # direction of ``target`` (sweep.mode)
+    metrics: list[str] | None = None  # names or fnmatch patterns; None: target + task-type metrics
+    task_types: list[str] | None = None  # first path segments kept by default; None: every one
+    minimize: list[str] = field(default_factory=lambda: ["*loss*", "*error*"])  # lower is better
+    baseline: str | None = None  # a design string; None: the first design in sorted order
+    alpha: float = 0.05
+    test: str = "auto"  # verdict test: auto | ttest | wilcoxon | aso | per_example
+    n_permutations: int = 1000  # per-example paired permutation test
+    seed: int = 0
+    aso: AsoSettings = field(default_factory=AsoSettings)
+
+    @classmethod
+    def from_config(
+        cls, config: Mapping[str, Any] | Any | None = None, **extra: Any
+    ) -> AnalysisSettings:
+        """From a plain mapping or a DictConfig; unknown keys are ignored, ``extra`` wins."""
+        data = _to_dict(config)
+        data.update({k: v for k, v in extra.items() if v is not None})
+        known = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        aso = kwargs.pop("aso", None)
+        settings = cls(**kwargs)
+        if isinstance(aso, AsoSettings):
+            settings.aso = aso
+        elif isinstance(aso, Mapping):
+            aso_known = {f.name for f in fields(AsoSettings)}
+            settings.aso = AsoSettings(**{k: v for k, v in aso.items() if k in aso_known})
+        for name in ("metrics", "task_types", "minimize"):
+            value = getattr(settings, name)
+            if isinstance(value, str):
+                setattr(settings, name, [value])
+            elif value is not None:
+                setattr(settings, name, [str(v) for v in value])
+        if settings.test not in ("auto", "ttest", "wilcoxon", "aso", "per_example"):
+            raise ValueError(
+                f"analysis.test must be auto|ttest|wilcoxon|aso|per_example, got {settings.test!r}"
+            )
+        if settings.mode not in ("min", "max"):
+            raise ValueError(f"analysis.mode must be 'min' or 'max', got {settings.mode!r}")
+        return settings
+
+
+def _to_dict(config: Any) -> dict[str, Any]:
+    if config is None:
+        return {}
+    try:
+        from omegaconf import DictConfig, OmegaConf
+
+        if isinstance(config, DictConfig):
+            return dict(OmegaConf.to_container(config, resolve=True))  # type: ignore[arg-type]
+    except ImportError:  # pragma: no cover - omegaconf is a core dependency
+        pass
+    return dict(config)

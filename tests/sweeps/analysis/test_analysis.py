@@ -1,0 +1,169 @@
+"""The analysis on synthetic sweeps: verdicts, degenerate cases, task types, settings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from analysis_helpers import scores_frame, sweep_data
+
+from sweeps.analysis import AnalysisSettings, analyze, verdict_text, write_report
+from sweeps.analysis.load import RUN_COLUMNS, SweepData
+from sweeps.analysis.metrics import higher_is_better, select_metrics, task_type
+from sweeps.analysis.verdict import BETTER, NA, SAME, WORSE
+
+FAST = {"aso": {"enabled": True, "n_bootstrap": 50}, "n_permutations": 200}
+
+
+def settings(**kw) -> AnalysisSettings:
+    return AnalysisSettings.from_config({"target": "val_acc", **FAST, **kw})
+
+
+@pytest.mark.parametrize("test", ["auto", "ttest", "wilcoxon", "aso"])
+def test_clear_winner_and_baseline_verdicts(test):
+    rng = np.random.default_rng(0)
+    base = rng.normal(0.80, 0.01, 10)
+    data = sweep_data(
+        {
+            "a=1": list(base),
+            "a=2": list(base + 0.05 + rng.normal(0, 0.003, 10)),
+            "a=3": list(base - 0.05 + rng.normal(0, 0.003, 10)),
+            "a=4": list(base + rng.normal(0, 0.01, 10)),
+        }
+    )
+    result = analyze(data, settings(test=test))
+    [verdict] = result.verdicts
+    assert verdict.best == "a=2" and verdict.baseline == "a=1"
+    assert verdict.not_worse == []
+    assert verdict.vs_baseline["a=2"][0] == BETTER
+    assert verdict.vs_baseline["a=3"][0] == WORSE
+    assert verdict.vs_baseline["a=4"][0] == SAME
+    text = verdict_text(result)
+    assert "best: a=2" in text and "worse" in text
+
+
+def test_baseline_setting_matches_design_in_any_key_order():
+    data = sweep_data({"m.h=16,o.lr=0.1": [0.5, 0.6], "m.h=64,o.lr=0.1": [0.7, 0.8]})
+    result = analyze(data, settings(baseline="o.lr=0.1,m.h=64"))
+    assert result.baseline == "m.h=64,o.lr=0.1"
+    unknown = analyze(data, settings(baseline="nope=1"))
+    assert unknown.baseline == "m.h=16,o.lr=0.1" and "matches no design" in unknown.notes[0]
+
+
+@pytest.mark.parametrize(
+    "scores",
+    [
+        {"a=1": [0.9], "a=2": [0.8]},  # one seed
+        {"a=1": [0.9, 0.9], "a=2": [0.9, 0.9]},  # identical
+        {"a=1": [np.nan, 0.9], "a=2": [0.8, np.nan]},  # NaN, nothing seed-matched
+        {"a=1": [0.9, 0.8, 0.85]},  # a single design
+        {"a=1": [np.nan], "a=2": [np.nan]},  # no value at all
+    ],
+)
+def test_degenerate_cases_never_crash(scores, tmp_path):
+    result = analyze(sweep_data(scores), settings())
+    text = verdict_text(result)
+    write_report(result, tmp_path)
+    assert (tmp_path / "report.html").exists() and "Verdicts" in text
+    verdict = result.verdicts[0]
+    for outcome, _, _ in verdict.vs_baseline.values():
+        assert outcome in (NA, SAME)
+
+
+def test_one_seed_is_na_and_identical_is_no_difference():
+    one = analyze(sweep_data({"a=1": [0.9], "a=2": [0.8]}), settings()).verdicts[0]
+    assert one.best == "a=1" and one.untestable == ["a=2"] and one.vs_baseline["a=2"][0] == NA
+    same = analyze(sweep_data({"a=1": [0.9, 0.9], "a=2": [0.9, 0.9]}), settings()).verdicts[0]
+    assert same.vs_baseline["a=2"][0] == SAME and same.not_worse == ["a=2"]
+
+
+def test_unfinished_runs_are_left_out():
+    data = sweep_data({"a=1": [0.9, 0.8], "a=2": [0.7, 0.6]})
+    data.runs.loc[0, "status"] = "KILLED"
+    result = analyze(data, settings())
+    assert result.aggregates.set_index("design").loc["a=1", "n"] == 1
+    assert "did not finish" in result.notes[0]
+
+
+def test_no_runs_at_all(tmp_path):
+    data = SweepData("empty", "p", pd.DataFrame(columns=RUN_COLUMNS), {}, {})
+    result = analyze(data, settings())
+    write_report(result, tmp_path)
+    assert "no metric to analyse" in verdict_text(result)
+
+
+def test_per_example_scores_give_power_with_one_seed():
+    rng = np.random.default_rng(0)
+    good = (rng.random(300) < 0.9).astype(float)
+    bad = np.where(rng.random(300) < 0.3, 0.0, good)
+    data = sweep_data(
+        {"a=1": [bad.mean()], "a=2": [good.mean()]},
+        per_example={("a=1", 0): scores_frame(bad), ("a=2", 0): scores_frame(good)},
+    )
+    result = analyze(data, settings())
+    verdict = result.verdicts[0]
+    assert "per-example" in verdict.test
+    assert verdict.vs_baseline["a=2"][0] == BETTER
+    assert len(result.per_seed) == 1 and result.per_seed.loc[0, "p_holm"] < 0.01
+
+
+def test_task_type_wilcoxon_over_tasks():
+    rng = np.random.default_rng(0)
+    rows = []
+    for design, shift in (("p=mean", 0.0), ("p=cls", -0.05)):
+        for seed in range(2):
+            metrics = {
+                f"sts/d{k}/spearman": 0.7 + 0.02 * k + shift + rng.normal(0, 0.001)
+                for k in range(6)
+            }
+            rows.append(
+                {
+                    "run_id": f"{design}{seed}",
+                    "design": design,
+                    "seed": float(seed),
+                    "status": "FINISHED",
+                    "val_loss": 0.1,
+                    **metrics,
+                }
+            )
+    data = SweepData("tasks", "p", pd.DataFrame(rows), {}, {})
+    result = analyze(data, settings(target="val_loss", mode="min"))
+    assert result.metrics[0] == "val_loss" and len(result.metrics) == 7
+    kind = [v for v in result.verdicts if v.scope == "task type"]
+    assert len(kind) == 1 and kind[0].best == "p=mean"
+    assert result.tasks.loc[0, "wins_b"] == 6  # design_b = p=mean (sorted) wins all six tasks
+    assert result.tasks.loc[0, "p_wilcoxon_tasks"] == pytest.approx(0.03125)
+
+
+def test_metric_selection_and_direction():
+    available = [
+        "val_acc",
+        "val_loss",
+        "train_acc",
+        "sts/stsb/spearman",
+        "clustering/20ng/v_measure",
+    ]
+    s = AnalysisSettings(target="val_acc")
+    assert select_metrics(available, s) == [
+        "val_acc",
+        "sts/stsb/spearman",
+        "clustering/20ng/v_measure",
+    ]
+    s = AnalysisSettings(target="val_acc", task_types=["sts"])
+    assert select_metrics(available, s) == ["val_acc", "sts/stsb/spearman"]
+    assert select_metrics(available, AnalysisSettings(metrics=["val_*"])) == ["val_acc", "val_loss"]
+    assert task_type("sts/stsb/spearman") == "sts" and task_type("val_acc") == "val_acc"
+    assert not higher_is_better("val_loss", AnalysisSettings())
+    assert not higher_is_better("val_acc", AnalysisSettings(target="val_acc", mode="min"))
+
+
+def test_settings_from_dictconfig_and_validation():
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.create(
+        {"alpha": 0.01, "aso": {"n_bootstrap": 7}, "metrics": "sts/*", "other": 1}
+    )
+    s = AnalysisSettings.from_config(cfg)
+    assert s.alpha == 0.01 and s.aso.n_bootstrap == 7 and s.metrics == ["sts/*"]
+    with pytest.raises(ValueError):
+        AnalysisSettings.from_config({"test": "magic"})

@@ -1,0 +1,202 @@
+"""End to end in a real browser: a real ``mlflow server`` on 127.0.0.1, a small sweep logged to it,
+the experiment's runs page and the compare view of its child runs in headless Chromium.
+
+Needs Debian's ``chromium`` (``infra/install_browser.sh``) and Playwright's Python package (the
+``dev`` extra); it never downloads a browser. Screenshots go to ``tests/artifacts/mlflow_ui/``.
+A missing browser fails the test with the command that installs it: it is never skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+ROOT = Path(__file__).resolve().parents[3]
+ARTIFACTS = ROOT / "tests" / "artifacts" / "mlflow_ui"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DESIGNS = [
+    "model.hidden=16,optim.lr=0.001",
+    "model.hidden=16,optim.lr=0.01",
+    "model.hidden=64,optim.lr=0.001",
+    "model.hidden=64,optim.lr=0.01",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_up(url: str, server: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"mlflow server exited with code {server.returncode}")
+        try:
+            urllib.request.urlopen(f"{url}/health", timeout=2)
+            return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"mlflow server at {url} did not answer within {timeout:.0f} s")
+
+
+@pytest.fixture(scope="module")
+def server_sweep():
+    """A fresh MLflow server (sqlite store and artifacts in tmp) and a 4-trial smoke sweep on it."""
+    tmp = Path(tempfile.mkdtemp(dir="/tmp", prefix="ui"))
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = (tmp / "server.log").open("w")
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--backend-store-uri",
+            f"sqlite:///{tmp}/mlflow.db",
+            "--artifacts-destination",
+            str(tmp / "artifacts"),
+            "--workers",
+            "1",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        _wait_until_up(url, server)
+        sweep = subprocess.run(
+            [
+                sys.executable,
+                "sweep.py",
+                "+experiment=smoke",
+                "tracking=server",
+                f"tracking.uri={url}",
+                f"paths.output_dir={tmp}/o",
+                "sweep.seeds=[0]",
+                "trainer.max_epochs=2",
+                "sweep.verbose=0",
+            ],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert sweep.returncode == 0, sweep.stderr[-3000:]
+        yield url, sweep
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(5)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(10)
+        log.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _browser(playwright):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: run infra/install_browser.sh (apt-get install chromium)"
+        )
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+@pytest.mark.slow
+def test_runs_page_and_compare_view(server_sweep):
+    try:
+        from playwright.sync_api import expect, sync_playwright
+    except ImportError:
+        pytest.fail("Playwright's Python package is missing: pip install -e '.[dev]'")
+    url, _ = server_sweep
+    client = MlflowClient(url)
+    experiment = client.get_experiment_by_name("smoke")
+    runs = client.search_runs([experiment.experiment_id])
+    children = [r for r in runs if MLFLOW_PARENT_RUN_ID in r.data.tags]
+    parent = next(r for r in runs if MLFLOW_PARENT_RUN_ID not in r.data.tags)
+    assert len(children) == 4
+    # the child runs line up in the compare view: same param names, final metrics, design/seed tags
+    for run in children:
+        assert set(run.data.params) == {"model.hidden", "optim.lr", "seed"}
+        assert {"val_acc", "val_loss"} <= set(run.data.metrics)
+        assert run.data.tags["design"] in DESIGNS and run.data.tags["seed"] == "0"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = _browser(playwright)
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.set_default_timeout(60_000)
+
+        # the experiment's runs page: the parent run, expanded to show its child runs
+        page.goto(f"{url}/#/experiments/{experiment.experiment_id}/runs")
+        expect(page.get_by_text("5 matching runs")).to_be_visible()
+        expect(page.get_by_text(parent.info.run_name, exact=True)).to_be_visible()
+        page.locator('[row-index="0"] [aria-colindex="2"] button').first.click()
+        for design in DESIGNS:
+            expect(page.get_by_text(f"{design} seed=0", exact=True)).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "runs_page.png"))
+
+        # the compare view of the child runs: run names, params, metrics, parallel coordinates
+        query = urllib.parse.urlencode(
+            {
+                "runs": json.dumps([r.info.run_id for r in children]),
+                "experiments": json.dumps([experiment.experiment_id]),
+            }
+        )
+        page.set_viewport_size({"width": 1600, "height": 2000})
+        page.goto(f"{url}/#/compare-runs?{query}")
+        expect(page.get_by_text("Comparing 4 Runs from 1 Experiment")).to_be_visible()
+        expect(page.get_by_text("Parallel Coordinates Plot")).to_be_visible()
+        body = page.inner_text("body")
+        for text in [
+            *(f"{d} seed=0" for d in DESIGNS),
+            "model.hidden",
+            "optim.lr",
+            "val_acc",
+            "val_loss",
+            "design",
+            "ray.trial_id",
+        ]:
+            assert text in body, f"{text!r} is not on the compare page"
+        for run in children:
+            assert f"{run.data.metrics['val_acc']:.3g}"[:4] in body
+        page.screenshot(path=str(ARTIFACTS / "compare_view.png"), full_page=True)
+
+        # the significance report on the parent run
+        page.set_viewport_size({"width": 1600, "height": 1000})
+        page.goto(
+            f"{url}/#/experiments/{experiment.experiment_id}/runs/{parent.info.run_id}"
+            "/artifacts/report/verdicts.txt"
+        )
+        expect(page.get_by_text("Verdicts for sweep 'smoke'", exact=False).first).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "parent_report.png"))
+        browser.close()

@@ -1,0 +1,198 @@
+"""Reports built from real MLflow stores: a hand-made sweep with per-example artifacts, and a real
+smoke sweep through Ray (slow) rebuilt by ``python -m sweeps.report``."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+from sweeps.analysis import load_sweep, report_sweep
+from sweeps.analysis.load import ReportError
+
+ROOT = Path(__file__).resolve().parents[3]
+REPORT_FILES = [
+    "report.md",
+    "report.html",
+    "verdicts.txt",
+    "scores.csv",
+    "aggregates.csv",
+    "pvalues.csv",
+    "pvalues_per_seed.csv",
+    "pvalues_tasks.csv",
+    "settings.json",
+]
+FAST = {"target": "val_acc", "aso": {"n_bootstrap": 20}, "n_permutations": 200}
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+@pytest.fixture(scope="module")
+def handmade(tmp_path_factory) -> tuple[str, str]:
+    """A sweep written like sweeps/tracking.py does, with per-example artifacts."""
+    root = tmp_path_factory.mktemp("store")
+    uri = f"sqlite:///{root}/mlflow.db"
+    client = MlflowClient(uri)
+    experiment = client.create_experiment("handmade", artifact_location=(root / "art").as_uri())
+    parent = client.create_run(experiment, tags={"sweep.name": "handmade"}).info.run_id
+    client.log_text(parent, "sweep:\n  metric: val_acc\n  mode: max\n", "config.yaml")
+    rng = np.random.default_rng(0)
+    target = rng.normal(size=120)
+    for design, noise in (("pool=cls", 1.5), ("pool=mean", 0.3)):
+        for seed in (0, 1):
+            run = client.create_run(
+                experiment, tags={MLFLOW_PARENT_RUN_ID: parent, "design": design, "seed": str(seed)}
+            ).info.run_id
+            prediction = target + rng.normal(0, noise, 120)
+            correct = (rng.random(120) < (0.9 if noise < 1 else 0.6)).astype(float)
+            folder = root / "tmp" / run / "per_example"
+            folder.mkdir(parents=True)
+            pd.DataFrame(
+                {"example_id": range(120), "prediction": prediction, "target": target}
+            ).to_csv(folder / "sts__stsb__spearman.csv", index=False)
+            pd.DataFrame({"example_id": range(120), "score": correct}).to_csv(
+                folder / "classification__x__accuracy.csv", index=False
+            )
+            index = {
+                "sts/stsb/spearman": {
+                    "file": "per_example/sts__stsb__spearman.csv",
+                    "statistic": "spearman",
+                },
+                "classification/x/accuracy": {
+                    "file": "classification__x__accuracy.csv",
+                    "statistic": "mean",
+                },
+            }
+            (folder / "index.json").write_text(json.dumps(index))
+            client.log_artifacts(run, str(folder), "per_example")
+            client.log_param(run, "pool", design.split("=")[1])
+            client.log_metric(run, "val_acc", 0.5, step=0)
+            client.log_metric(
+                run, "val_acc", float(correct.mean()), step=1
+            )  # the last value is final
+            client.log_metric(run, "classification/x/accuracy", float(correct.mean()))
+            from scipy import stats
+
+            client.log_metric(
+                run, "sts/stsb/spearman", float(stats.spearmanr(prediction, target).statistic)
+            )
+            client.set_terminated(run, "FINISHED")
+    client.set_terminated(parent, "FINISHED")
+    return uri, parent
+
+
+def test_load_and_per_example_report(handmade, tmp_path):
+    uri, parent = handmade
+    data = load_sweep(uri, "handmade")
+    assert data.parent_run_id == parent and len(data.runs) == 4
+    assert len(data.per_example) == 8 and data.config["sweep"]["metric"] == "val_acc"
+    text = report_sweep(uri, "handmade", None, FAST, tmp_path / "r", log=True)
+    assert "per-example" in text
+    assert "pool=mean" in text.split("best: ")[1].splitlines()[0]
+    per_seed = pd.read_csv(tmp_path / "r" / "pvalues_per_seed.csv")
+    assert (
+        set(per_seed["statistic"]) == {"spearman", "mean"} and len(per_seed) == 4
+    )  # 2 metrics × 1 pair × 2 seeds
+    pairs = pd.read_csv(tmp_path / "r" / "pvalues.csv").set_index("metric")
+    assert pairs.loc["sts/stsb/spearman", "p_per_example_holm"] < 0.05
+    logged = {a.path for a in MlflowClient(uri).list_artifacts(parent, "report")}
+    assert {f"report/{name}" for name in REPORT_FILES} <= logged
+
+
+def test_unknown_experiment_and_parent(handmade):
+    uri, _ = handmade
+    with pytest.raises(ReportError, match="unknown MLflow experiment"):
+        load_sweep(uri, "nope")
+    with pytest.raises(ReportError, match="unknown parent run"):
+        load_sweep(uri, "handmade", "0" * 32)
+
+
+# -- a real smoke sweep through Ray ---------------------------------------------------------------
+@pytest.fixture(scope="module")
+def smoke_sweep():
+    """The smoke study, once (2 seeds, 2 epochs), in a short tmp path (Ray needs short paths)."""
+    out = tempfile.mkdtemp(dir="/tmp", prefix="sm")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "sweep.py",
+            "+experiment=smoke",
+            f"paths.output_dir={out}",
+            "trainer.max_epochs=2",
+            "sweep.verbose=0",
+        ],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    yield out, proc
+    shutil.rmtree(out, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_sweep_ends_with_verdicts_and_report(smoke_sweep):
+    out, proc = smoke_sweep
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Verdicts for sweep 'smoke'" in proc.stdout and "== metric val_acc" in proc.stdout
+    client = MlflowClient(f"sqlite:///{out}/mlflow.db")
+    data = load_sweep(f"sqlite:///{out}/mlflow.db", "smoke")
+    assert len(data.runs) == 8 and data.config["analysis"]["target"] == "val_acc"
+    logged = {a.path for a in client.list_artifacts(data.parent_run_id, "report")}
+    assert {f"report/{name}" for name in REPORT_FILES} <= logged
+    plots = {a.path for a in client.list_artifacts(data.parent_run_id, "report/plots")}
+    assert {"report/plots/scores_val_acc.png", "report/plots/pvalues_val_acc.png"} <= plots
+
+
+@pytest.mark.slow
+def test_report_cli_round_trip(smoke_sweep, tmp_path):
+    out, _ = smoke_sweep
+    uri = f"sqlite:///{out}/mlflow.db"
+    cli = [sys.executable, "-m", "sweeps.report", "--tracking-uri", uri]
+    done = subprocess.run(
+        [*cli, "--experiment", "smoke", "--out", str(tmp_path / "r")],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Verdicts for sweep 'smoke'" in done.stdout and "best: " in done.stdout
+    for name in REPORT_FILES:
+        assert (tmp_path / "r" / name).is_file()
+    scores = pd.read_csv(tmp_path / "r" / "scores.csv")
+    assert len(scores) == 8 and {"design", "seed", "status", "val_acc"} <= set(scores.columns)
+    # the same verdicts as at the end of the sweep (same data, fixed seeds)
+    logged = MlflowClient(uri).download_artifacts(
+        load_sweep(uri, "smoke").parent_run_id, "report/verdicts.txt", str(tmp_path)
+    )
+    assert Path(logged).read_text() == (tmp_path / "r" / "verdicts.txt").read_text()
+    for args, message in (
+        (["--experiment", "nope"], "unknown MLflow experiment 'nope'"),
+        (["--experiment", "smoke", "--parent", "f" * 32], "unknown parent run"),
+    ):
+        bad = subprocess.run(
+            [*cli, *args, "--out", str(tmp_path / "x")],
+            cwd=ROOT,
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert bad.returncode == 2 and bad.stdout == ""
+        assert bad.stderr.strip().startswith("error: ") and message in bad.stderr
+        assert len(bad.stderr.strip().splitlines()) == 1
