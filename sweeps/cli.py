@@ -14,10 +14,10 @@ import shlex
 import sys
 from pathlib import Path
 
+from hydra._internal.utils import _locate  # Hydra's own importer, without its error logging
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override, OverrideType
 from hydra.errors import HydraException
-from hydra._internal.utils import _locate  # Hydra's own importer, without its error logging
 from omegaconf import DictConfig, OmegaConf
 from ray.tune import Tuner
 

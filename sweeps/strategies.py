@@ -9,9 +9,9 @@ exercised on CPU machines and in CI; on GPUs it is Ray's strategy unchanged.
 from __future__ import annotations
 
 import torch
+from lightning.fabric.utilities.seed import reset_seed
 from lightning.pytorch.accelerators import CPUAccelerator
 from lightning.pytorch.strategies import DDPStrategy
-from lightning.fabric.utilities.seed import reset_seed
 from ray.train.lightning import RayDeepSpeedStrategy
 
 
@@ -39,5 +39,6 @@ class RayDeepSpeedAnyDeviceStrategy(RayDeepSpeedStrategy):
     @property
     def root_device(self) -> torch.device:
         if self.accelerator is not None and self._on_cpu():
-            return torch.device("cpu")
+            # An index, because Lightning hands root_device.index to DeepSpeed as its device rank.
+            return torch.device("cpu", 0)
         return super().root_device

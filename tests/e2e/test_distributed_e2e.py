@@ -1,0 +1,26 @@
+"""Multi-worker trials through Ray Train on 2 CPU workers: DDP, DeepSpeed ZeRO-2 and ZeRO-3."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import run_sweep_cli
+from tests.e2e.mlflow_store import metric_steps, sweep_runs
+
+pytestmark = pytest.mark.slow
+
+
+def test_ddp_and_deepspeed_trials_train_on_two_cpu_workers(short_tmp):
+    result = run_sweep_cli(
+        "+experiment=smoke", "resources.workers=2", "trainer.max_epochs=2", "sweep.seeds=[0]",
+        "sweep.space.optim.lr='choice(0.01)'", "sweep.space.model.hidden='choice(32)'",
+        "sweep.space.strategy='choice(ddp,deepspeed_zero2,deepspeed_zero3)'", "sweep.name=dist",
+        f"paths.output_dir={short_tmp}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    _, children = sweep_runs(short_tmp, "dist")
+    assert sorted(c.data.params["strategy"] for c in children) == ["ddp", "deepspeed_zero2", "deepspeed_zero3"]
+    for child in children:
+        assert child.info.status == "FINISHED", child.data.tags.get("error")
+        assert child.data.metrics["val_acc"] > 0.3  # 10 classes: chance is 0.1
+        assert metric_steps(short_tmp, child.info.run_id, "train_loss") == [1, 2]
