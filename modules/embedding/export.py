@@ -1,0 +1,50 @@
+"""Export a trained embedding model as a sentence-transformers folder.
+
+The folder holds two custom modules (``st_modules.BackboneInput`` then ``st_modules.PoolerHead``);
+``SentenceTransformer(folder)`` reproduces ``EmbeddingModule.encode`` (same attention mode, pooler
+and head), given this repository on the import path. LoRA adapters are merged into the backbone
+weights first, so the folder holds a plain transformers model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from modules.embedding.backbone import Backbone
+from modules.embedding.model import EmbeddingModel
+from modules.embedding.st_modules import BackboneInput, PoolerHead
+
+EXPORT_NAME = "sentence_transformer"
+
+
+def merged_backbone(backbone: Backbone) -> Backbone:
+    """The backbone with any peft LoRA adapter merged into plain weights."""
+    model = backbone.model
+    if hasattr(model, "merge_and_unload"):
+        model = model.merge_and_unload()
+    return Backbone(model, backbone.tokenizer, backbone.attention, backbone.max_length)
+
+
+def to_sentence_transformer(model: EmbeddingModel, backbone: Backbone | None = None):
+    """A ``SentenceTransformer`` equal to ``model`` (``backbone`` if the model holds none)."""
+    from sentence_transformers import SentenceTransformer
+
+    backbone = backbone or model.backbone
+    if backbone is None:
+        raise ValueError("exporting needs the backbone")
+    pooler = model.pooler
+    head = PoolerHead(pooler.name, pooler.hidden_size, pooler.num_layers, pooler.config,
+                      model.head.linear.out_features)
+    head.pooler.load_state_dict(pooler.state_dict())
+    head.head.load_state_dict(model.head.state_dict())
+    return SentenceTransformer(modules=[BackboneInput(merged_backbone(backbone)), head],
+                               device="cpu")
+
+
+def export_sentence_transformer(
+    model: EmbeddingModel, folder: str | Path, backbone: Backbone | None = None
+) -> Path:
+    """Save ``model`` to ``folder / sentence_transformer`` and return that path."""
+    path = Path(folder) / EXPORT_NAME
+    to_sentence_transformer(model, backbone).save(str(path))
+    return path
