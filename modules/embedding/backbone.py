@@ -88,6 +88,7 @@ class Backbone(nn.Module):
         self.tokenizer = tokenizer
         self.attention = attention
         self.max_length = max_length
+        self.source: str | None = None  # the folder the weights came from, while unchanged
         ensure_eos_and_pad(tokenizer)
         disable_builtin_causality(model)
 
@@ -142,4 +143,6 @@ def load_backbone(
     tokenizer = AutoTokenizer.from_pretrained(str(source))
     model = AutoModel.from_pretrained(str(source), dtype=getattr(torch, dtype))
     model.eval()
-    return Backbone(model, tokenizer, attention=attention, max_length=max_length)
+    backbone = Backbone(model, tokenizer, attention=attention, max_length=max_length)
+    backbone.source = str(source)
+    return backbone

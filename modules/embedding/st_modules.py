@@ -16,6 +16,8 @@ set ``PYTHONPATH``, or ``pip install -e .``):
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +75,18 @@ class BackboneInput(InputModule):
         return features
 
     def save(self, output_path: str, *args: Any, safe_serialization: bool = True, **kw: Any) -> None:
-        self.backbone.model.save_pretrained(output_path, safe_serialization=safe_serialization)
+        weights = Path(self.backbone.source or "") / "model.safetensors"
+        if self.backbone.source and weights.is_file():
+            # unchanged weights (frozen regime): hard-link the cached file instead of a new copy
+            Path(output_path).mkdir(parents=True, exist_ok=True)
+            self.backbone.model.config.save_pretrained(output_path)
+            target = Path(output_path) / "model.safetensors"
+            try:
+                os.link(weights, target)
+            except OSError:
+                shutil.copy2(weights, target)
+        else:
+            self.backbone.model.save_pretrained(output_path, safe_serialization=safe_serialization)
         self.backbone.tokenizer.save_pretrained(output_path)
         self.save_config(output_path)
 
