@@ -21,6 +21,7 @@ def apply_regime(backbone: Backbone, regime: str, lora: dict[str, Any] | None = 
         backbone.model.requires_grad_(False)
     elif regime == "full":
         backbone.model.requires_grad_(True)
+        backbone.model.train()
     else:
         from peft import LoraConfig, get_peft_model
 
@@ -31,4 +32,5 @@ def apply_regime(backbone: Backbone, regime: str, lora: dict[str, Any] | None = 
         backbone.model = get_peft_model(
             backbone.model, LoraConfig(target_modules=targets, **settings)
         )
+        backbone.model.train()  # LoRA dropout active while fitting
     return backbone
