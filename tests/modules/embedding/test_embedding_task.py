@@ -63,12 +63,15 @@ def test_frozen_task_caches_once_and_exports(stand_ins, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("design", ["multilayer_bidirectional"])
-def test_lora_preset_runs_at_tiny_scale(stand_ins, tmp_path, design):
+def test_lora_preset_runs_at_tiny_scale(stand_ins, tmp_path, design, smollm2_path):
+    from pathlib import Path
+
     from modules.embedding.task import EmbeddingTask
 
     cfg = resolve(compose_config([
         "+experiment=pooling_grid_lora", f"paths.output_dir={tmp_path / 'out'}",
         f"design={design}", "backbone.max_length=16", "data.batch_size=4",
+        f"backbone.source.cache_dir={Path(smollm2_path).parent}",  # the converted test copy
     ], stand_ins))
     assert cfg.finetune.regime == "lora" and cfg.finetune.lora.r == 16
     metrics = EmbeddingTask().run(cfg, RunContext(artifact_dir=tmp_path / "trial"))
