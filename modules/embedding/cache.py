@@ -86,6 +86,7 @@ def compute_features(
         "layer_last": torch.zeros(n, layers + 1, h, dtype=STORE_DTYPE),
         "layer_mean": torch.zeros(n, layers + 1, h, dtype=STORE_DTYPE),
     }
+    total_tokens, tokens_done = max(sum(lengths), 1), 0
     start, last_print = time.time(), 0.0
     for done in range(0, n, batch_size):
         rows = order[done : done + batch_size]
@@ -103,11 +104,13 @@ def compute_features(
         out["layer_mean"][index] = feats.layer_mean.to(STORE_DTYPE)
         now = time.time()
         finished = min(done + batch_size, n)
+        tokens_done += sum(lengths[i] for i in rows)
         if now - last_print > 10 or finished == n:
-            rate = finished / max(now - start, 1e-9)
-            eta = (n - finished) / max(rate, 1e-9)
-            print(f"[cache] {label}: {finished}/{n} texts, {rate:.1f}/s, ETA {eta:.0f}s",
-                  file=sys.stderr, flush=True)
+            # texts run shortest first, so the ETA counts tokens, not texts
+            rate = tokens_done / max(now - start, 1e-9)
+            eta = (total_tokens - tokens_done) / max(rate, 1e-9)
+            print(f"[cache] {label}: {finished}/{n} texts, {rate:.0f} tokens/s, "
+                  f"ETA {eta:.0f}s", file=sys.stderr, flush=True)
             last_print = now
     return out
 

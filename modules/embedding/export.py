@@ -1,8 +1,10 @@
 """Export a trained embedding model as a sentence-transformers folder.
 
 The folder holds two custom modules (``st_modules.BackboneInput`` then ``st_modules.PoolerHead``);
-``SentenceTransformer(folder)`` reproduces ``EmbeddingModule.encode`` (same attention mode, pooler
-and head), given this repository on the import path. LoRA adapters are merged into the backbone
+``SentenceTransformer(folder, trust_remote_code=True)`` reproduces ``EmbeddingModule.encode`` (same
+attention mode, pooler and head), given this repository on the import path. sentence-transformers
+6 asks for ``trust_remote_code=True`` before importing any module class outside its own package,
+also from a local folder (``load_exported`` passes it). LoRA adapters are merged into the backbone
 weights first, so the folder holds a plain transformers model.
 """
 
@@ -39,6 +41,13 @@ def to_sentence_transformer(model: EmbeddingModel, backbone: Backbone | None = N
     head.head.load_state_dict(model.head.state_dict())
     return SentenceTransformer(modules=[BackboneInput(merged_backbone(backbone)), head],
                                device="cpu")
+
+
+def load_exported(path: str | Path, device: str = "cpu"):
+    """Load an exported folder (its module classes live in this repository)."""
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(path), device=device, trust_remote_code=True)
 
 
 def export_sentence_transformer(

@@ -47,6 +47,17 @@ class EmbeddingModule(L.LightningModule):
         self.encode_batch_size = encode_batch_size
         self.optimizer_factory = optimizer or torch.optim.AdamW
         self.val_pairs = list(val_pairs)
+        self.strict_loading = False  # checkpoints leave out frozen backbone weights
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        """Keep only what trains: frozen backbone weights (all of them in the frozen regime, the
+        base weights under LoRA) are rebuilt from the backbone source, not checkpointed."""
+        frozen = {f"model.backbone.{name}" for name, p in (
+            self.model.backbone.named_parameters() if self.model.backbone is not None else ())
+            if not p.requires_grad}
+        state = checkpoint["state_dict"]
+        for key in [k for k in state if k in frozen]:
+            del state[key]
 
     @property
     def backbone_frozen(self) -> bool:

@@ -77,3 +77,20 @@ def test_lora_preset_runs_at_tiny_scale(stand_ins, tmp_path, design, smollm2_pat
     metrics = EmbeddingTask().run(cfg, RunContext(artifact_dir=tmp_path / "trial"))
     assert "sts/stsb/spearman" in metrics
     assert (tmp_path / "trial" / "sentence_transformer" / "model.safetensors").exists()
+
+
+def test_checkpoint_leaves_out_frozen_backbone_weights(minilm_path):
+    from modules.embedding.backbone import load_backbone
+    from modules.embedding.module import EmbeddingModule
+    from modules.embedding.poolers import build_pooler
+    from modules.embedding.regimes import apply_regime
+
+    backbone = apply_regime(load_backbone(minilm_path, "bidirectional", 16), "lora",
+                            {"r": 4, "lora_alpha": 8, "lora_dropout": 0.1})
+    module = EmbeddingModule(build_pooler("mean", backbone.hidden_size), backbone=backbone)
+    checkpoint = {"state_dict": module.state_dict()}
+    module.on_save_checkpoint(checkpoint)
+    keys = set(checkpoint["state_dict"])
+    assert any("lora_A" in k for k in keys) and "model.head.linear.weight" in keys
+    assert not any(k.endswith("base_layer.weight") for k in keys)
+    module.load_state_dict(checkpoint["state_dict"], strict=False)
