@@ -4,7 +4,7 @@
 #   cached run (same output folder, caches reused):                                          <= 5 min
 # Usage: bench/pooling_grid.sh [OUTPUT_DIR] [extra Hydra overrides...]
 # Run from the checkout root; PYTHON defaults to python (e.g. PYTHON=/work/main/.venv/bin/python).
-set -euo pipefail
+set -uo pipefail
 OUT=${1:-/tmp/embout}
 shift || true
 PY=${PYTHON:-python}
@@ -14,6 +14,8 @@ mkdir -p "$OUT"
 for run in first cached; do
   start=$(date +%s)
   "$PY" sweep.py +experiment=pooling_grid paths.output_dir="$OUT" "$@" > "$OUT/bench-$run.log" 2>&1
+  rc=$?
   end=$(date +%s)
-  echo "$run run: $((end - start)) s (log: $OUT/bench-$run.log)" | tee -a "$OUT/bench.txt"
+  echo "$run run: $((end - start)) s, exit $rc, load $(cut -d' ' -f1-3 /proc/loadavg) (log: $OUT/bench-$run.log)" \
+    | tee -a "$OUT/bench.txt"
 done
