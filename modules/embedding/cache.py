@@ -76,8 +76,12 @@ def compute_features(
     backbone: Backbone, texts: list[str], batch_size: int = 32, label: str = "features"
 ) -> dict[str, torch.Tensor]:
     """Run ``backbone`` over ``texts`` (sorted by length) and keep what the poolers need."""
-    lengths = [len(ids) for ids in backbone.tokenizer(texts, truncation=True,
-                                                       max_length=backbone.max_length)["input_ids"]]
+    lengths = [
+        len(ids)
+        for ids in backbone.tokenizer(texts, truncation=True, max_length=backbone.max_length)[
+            "input_ids"
+        ]
+    ]
     order = sorted(range(len(texts)), key=lambda i: lengths[i])
     n, t, h, layers = len(texts), max(lengths, default=1), backbone.hidden_size, backbone.num_layers
     out = {
@@ -109,8 +113,11 @@ def compute_features(
             # texts run shortest first, so the ETA counts tokens, not texts
             rate = tokens_done / max(now - start, 1e-9)
             eta = (total_tokens - tokens_done) / max(rate, 1e-9)
-            print(f"[cache] {label}: {finished}/{n} texts, {rate:.0f} tokens/s, "
-                  f"ETA {eta:.0f}s", file=sys.stderr, flush=True)
+            print(
+                f"[cache] {label}: {finished}/{n} texts, {rate:.0f} tokens/s, ETA {eta:.0f}s",
+                file=sys.stderr,
+                flush=True,
+            )
             last_print = now
     return out
 

@@ -44,8 +44,13 @@ class TripletDataModule(L.LightningDataModule):
         return list(dict.fromkeys([*(t for r in rows for t in r), *pairs]))
 
     def train_dataloader(self) -> DataLoader:
-        return DataLoader(self.train_rows, batch_size=self.batch_size, shuffle=True,
-                          collate_fn=collate, drop_last=len(self.train_rows) > self.batch_size)
+        return DataLoader(
+            self.train_rows,
+            batch_size=self.batch_size,
+            shuffle=True,
+            collate_fn=collate,
+            drop_last=len(self.train_rows) > self.batch_size,
+        )
 
     def val_dataloader(self) -> DataLoader:
         return DataLoader(self.dev_rows, batch_size=self.batch_size, collate_fn=collate)
@@ -65,16 +70,25 @@ class TripletDataModule(L.LightningDataModule):
         negatives), dev triplets for ``val/loss`` and dev pairs for ``val/sts_spearman``."""
         from modules.data.stsb import load_stsb, training_triplets
 
-        train = training_triplets(load_stsb("train"), positive_threshold, negative_threshold,
-                                  seed=split_seed)
+        train = training_triplets(
+            load_stsb("train"), positive_threshold, negative_threshold, seed=split_seed
+        )
         dev_all = load_stsb("dev")
         dev = training_triplets(dev_all, positive_threshold, negative_threshold, seed=split_seed)
-        return cls(_head(train, train_limit), _head(dev, dev_limit),
-                   stsb_dev_pairs(dev_all, dev_pairs, split_seed), batch_size)
+        return cls(
+            _head(train, train_limit),
+            _head(dev, dev_limit),
+            stsb_dev_pairs(dev_all, dev_pairs, split_seed),
+            batch_size,
+        )
 
     @classmethod
     def from_jsonl(
-        cls, path: str, dev_pairs: int | None = 300, batch_size: int = 32, split_seed: int = 0,
+        cls,
+        path: str,
+        dev_pairs: int | None = 300,
+        batch_size: int = 32,
+        split_seed: int = 0,
         train_limit: int | None = None,
     ) -> TripletDataModule:
         """Triplets from a local JSONL file ({query, positive, negative} rows); STS-B dev pairs
@@ -82,27 +96,42 @@ class TripletDataModule(L.LightningDataModule):
         from modules.data.pairs import load_triplets_jsonl
         from modules.data.stsb import load_stsb
 
-        return cls(_head(load_triplets_jsonl(path), train_limit), (),
-                   stsb_dev_pairs(load_stsb("dev"), dev_pairs, split_seed), batch_size)
+        return cls(
+            _head(load_triplets_jsonl(path), train_limit),
+            (),
+            stsb_dev_pairs(load_stsb("dev"), dev_pairs, split_seed),
+            batch_size,
+        )
 
     @classmethod
     def from_hf(
-        cls, dataset_id: str, split: str = "train", dev_pairs: int | None = 300,
-        batch_size: int = 32, split_seed: int = 0, train_limit: int | None = None,
+        cls,
+        dataset_id: str,
+        split: str = "train",
+        dev_pairs: int | None = 300,
+        batch_size: int = 32,
+        split_seed: int = 0,
+        train_limit: int | None = None,
     ) -> TripletDataModule:
         """Triplets from a Hugging Face dataset id (needs the network or the HF cache)."""
         from modules.data.pairs import load_triplets_hf
         from modules.data.stsb import load_stsb
 
-        return cls(_head(load_triplets_hf(dataset_id, split), train_limit), (),
-                   stsb_dev_pairs(load_stsb("dev"), dev_pairs, split_seed), batch_size)
+        return cls(
+            _head(load_triplets_hf(dataset_id, split), train_limit),
+            (),
+            stsb_dev_pairs(load_stsb("dev"), dev_pairs, split_seed),
+            batch_size,
+        )
 
 
 def _head(items: Sequence[Any], limit: int | None) -> list[Any]:
     return list(items) if limit is None else list(items)[:limit]
 
 
-def stsb_dev_pairs(pairs: Sequence[Any], limit: int | None, seed: int) -> list[tuple[str, str, float]]:
+def stsb_dev_pairs(
+    pairs: Sequence[Any], limit: int | None, seed: int
+) -> list[tuple[str, str, float]]:
     """A fixed random subsample of scored pairs as (s1, s2, score)."""
     order = np.random.default_rng(seed).permutation(len(pairs))
     if limit is not None:

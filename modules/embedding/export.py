@@ -35,12 +35,18 @@ def to_sentence_transformer(model: EmbeddingModel, backbone: Backbone | None = N
     if backbone is None:
         raise ValueError("exporting needs the backbone")
     pooler = model.pooler
-    head = PoolerHead(pooler.name, pooler.hidden_size, pooler.num_layers, pooler.config,
-                      model.head.linear.out_features)
+    head = PoolerHead(
+        pooler.name,
+        pooler.hidden_size,
+        pooler.num_layers,
+        pooler.config,
+        model.head.linear.out_features,
+    )
     head.pooler.load_state_dict(pooler.state_dict())
     head.head.load_state_dict(model.head.state_dict())
-    return SentenceTransformer(modules=[BackboneInput(merged_backbone(backbone)), head],
-                               device="cpu")
+    return SentenceTransformer(
+        modules=[BackboneInput(merged_backbone(backbone)), head], device="cpu"
+    )
 
 
 def load_exported(path: str | Path, device: str = "cpu"):

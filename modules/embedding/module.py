@@ -52,9 +52,13 @@ class EmbeddingModule(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         """Keep only what trains: frozen backbone weights (all of them in the frozen regime, the
         base weights under LoRA) are rebuilt from the backbone source, not checkpointed."""
-        frozen = {f"model.backbone.{name}" for name, p in (
-            self.model.backbone.named_parameters() if self.model.backbone is not None else ())
-            if not p.requires_grad}
+        frozen = {
+            f"model.backbone.{name}"
+            for name, p in (
+                self.model.backbone.named_parameters() if self.model.backbone is not None else ()
+            )
+            if not p.requires_grad
+        }
         state = checkpoint["state_dict"]
         for key in [k for k in state if k in frozen]:
             del state[key]
@@ -67,8 +71,12 @@ class EmbeddingModule(L.LightningModule):
     def features(self, texts: list[str]) -> TokenFeatures:
         if self.cache is not None and self.backbone_frozen and self.cache.covers(texts):
             feats = self.cache.lookup(texts)
-            return TokenFeatures(*(t.to(self.device) for t in (
-                feats.tokens, feats.mask, feats.layer_last, feats.layer_mean)))
+            return TokenFeatures(
+                *(
+                    t.to(self.device)
+                    for t in (feats.tokens, feats.mask, feats.layer_last, feats.layer_mean)
+                )
+            )
         return self.model.features(texts)
 
     def embed(self, texts: list[str]) -> torch.Tensor:

@@ -74,7 +74,9 @@ class BackboneInput(InputModule):
         features["all_layer_embeddings"] = hidden
         return features
 
-    def save(self, output_path: str, *args: Any, safe_serialization: bool = True, **kw: Any) -> None:
+    def save(
+        self, output_path: str, *args: Any, safe_serialization: bool = True, **kw: Any
+    ) -> None:
         weights = Path(self.backbone.source or "") / "model.safetensors"
         if self.backbone.source and weights.is_file():
             # unchanged weights (frozen regime): hard-link the cached file instead of a new copy
@@ -132,7 +134,9 @@ class PoolerHead(Module):
         features["sentence_embedding"] = self.head(self.pooler(feats))
         return features
 
-    def save(self, output_path: str, *args: Any, safe_serialization: bool = True, **kw: Any) -> None:
+    def save(
+        self, output_path: str, *args: Any, safe_serialization: bool = True, **kw: Any
+    ) -> None:
         self.save_config(output_path)
         self.save_torch_weights(output_path, safe_serialization=safe_serialization)
 

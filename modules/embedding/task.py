@@ -32,8 +32,12 @@ def backbone_factory(cfg: DictConfig) -> Callable[[], Backbone]:
     b = cfg.backbone
 
     def build() -> Backbone:
-        return load_backbone(backbone_source(b.source), str(b.attention), int(b.max_length),
-                             str(b.get("dtype", "float32")))
+        return load_backbone(
+            backbone_source(b.source),
+            str(b.attention),
+            int(b.max_length),
+            str(b.get("dtype", "float32")),
+        )
 
     return build
 
@@ -61,17 +65,29 @@ class EmbeddingTask:
             texts = [*data.texts(), *suite.texts()]
             b = cfg.backbone
             key = cache_key(str(b.name), str(b.attention), int(b.max_length), texts)
-            cache = load_or_build(cfg.finetune.cache_dir, key, texts, build_backbone,
-                                  int(cfg.finetune.get("cache_batch_size", 32)))
+            cache = load_or_build(
+                cfg.finetune.cache_dir,
+                key,
+                texts,
+                build_backbone,
+                int(cfg.finetune.get("cache_batch_size", 32)),
+            )
             hidden_size, num_layers = cache.tokens.shape[-1], cache.layer_last.shape[1] - 1
         else:
             lora = cfg.finetune.get("lora")
-            backbone = apply_regime(build_backbone(), regime,
-                                    OmegaConf.to_container(lora) if lora is not None else None)
+            backbone = apply_regime(
+                build_backbone(), regime, OmegaConf.to_container(lora) if lora is not None else None
+            )
             hidden_size, num_layers = backbone.hidden_size, backbone.num_layers
         pooler = instantiate(cfg.pooling, hidden_size=hidden_size, num_layers=num_layers)
-        module = instantiate(cfg.model, pooler=pooler, backbone=backbone, cache=cache,
-                             optimizer=instantiate(cfg.optim), val_pairs=data.dev_pairs)
+        module = instantiate(
+            cfg.model,
+            pooler=pooler,
+            backbone=backbone,
+            cache=cache,
+            optimizer=instantiate(cfg.optim),
+            val_pairs=data.dev_pairs,
+        )
         trainer = instantiate(cfg.trainer, callbacks=[*ctx.callbacks, *extra_callbacks(cfg)])
         trainer.fit(module, datamodule=data, ckpt_path=ctx.resume_from)
 
@@ -79,11 +95,16 @@ class EmbeddingTask:
         _write_per_example(results, ctx.artifact_dir)
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
         for result in results:
-            metrics.update({result.metric: float(result.value),
-                            **{k: float(v) for k, v in result.extra.items()}})
+            metrics.update(
+                {
+                    result.metric: float(result.value),
+                    **{k: float(v) for k, v in result.extra.items()},
+                }
+            )
         if cfg.finetune.get("export", True):
             from modules.embedding.export import export_sentence_transformer
 
-            export_sentence_transformer(module.model, ctx.artifact_dir,
-                                        None if module.model.backbone else build_backbone())
+            export_sentence_transformer(
+                module.model, ctx.artifact_dir, None if module.model.backbone else build_backbone()
+            )
         return metrics

@@ -30,8 +30,12 @@ class LatentAttentionPooler(Pooler):
         ffn_mult: int = 2,
     ) -> None:
         super().__init__(
-            hidden_size, num_layers, num_latents=num_latents, num_heads=num_heads,
-            head_dim=head_dim, ffn_mult=ffn_mult,
+            hidden_size,
+            num_layers,
+            num_latents=num_latents,
+            num_heads=num_heads,
+            head_dim=head_dim,
+            ffn_mult=ffn_mult,
         )
         self.latents = nn.Parameter(torch.randn(num_latents, hidden_size) * 0.02)
         self.attention = CrossAttention(hidden_size, num_heads, head_dim)

@@ -36,8 +36,13 @@ class MultiLayerPooler(Pooler):
         attention: str = "causal",
     ) -> None:
         super().__init__(
-            hidden_size, num_layers, num_latents=num_latents, num_heads=num_heads,
-            head_dim=head_dim, ffn_mult=ffn_mult, attention=attention,
+            hidden_size,
+            num_layers,
+            num_latents=num_latents,
+            num_heads=num_heads,
+            head_dim=head_dim,
+            ffn_mult=ffn_mult,
+            attention=attention,
         )
         if num_layers < 1:
             raise ValueError("multilayer pooling needs the backbone's num_layers")

@@ -1,7 +1,9 @@
-"""The pooler registry and the shared interface: ``forward(TokenFeatures) -> [B, D]``, L2-normalized.
+"""The pooler registry and the shared interface: ``forward(TokenFeatures) -> [B, D]``,
+L2-normalized.
 
-Every pooler is built as ``cls(hidden_size, num_layers, **config)`` and remembers ``config`` so that an exported
-model can rebuild it by name (``build_pooler(name, hidden_size, num_layers, **config)``).
+Every pooler is built as ``cls(hidden_size, num_layers, **config)`` and remembers ``config`` so
+that an exported model can rebuild it by name (``build_pooler(name, hidden_size, num_layers,
+**config)``).
 """
 
 from __future__ import annotations

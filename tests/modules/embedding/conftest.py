@@ -13,7 +13,9 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 ROOT = Path(__file__).resolve().parents[3]
-BACKBONE_CACHE = Path(os.environ.get("EMBEDDING_TEST_CACHE", ROOT / "outputs" / "cache" / "backbones"))
+BACKBONE_CACHE = Path(
+    os.environ.get("EMBEDDING_TEST_CACHE", ROOT / "outputs" / "cache" / "backbones")
+)
 
 
 @pytest.fixture(scope="session")
@@ -41,10 +43,18 @@ def _few_threads():
 # so the task is tested fast and independently of data sizes.
 
 SENTENCES = [
-    "A man is playing a guitar.", "A man plays the guitar.", "A woman is slicing an onion.",
-    "Someone cuts an onion.", "Two dogs run through the snow.", "Dogs are running in snow.",
-    "The stock market fell sharply.", "Shares dropped a lot today.", "A child reads a book.",
-    "A kid is reading.", "The plane is landing.", "An airplane touches down.",
+    "A man is playing a guitar.",
+    "A man plays the guitar.",
+    "A woman is slicing an onion.",
+    "Someone cuts an onion.",
+    "Two dogs run through the snow.",
+    "Dogs are running in snow.",
+    "The stock market fell sharply.",
+    "Shares dropped a lot today.",
+    "A child reads a book.",
+    "A kid is reading.",
+    "The plane is landing.",
+    "An airplane touches down.",
 ]
 
 
@@ -73,11 +83,15 @@ def _fake_modules(tmp_root: Path):
         pairs += [STSPair(SENTENCES[i], SENTENCES[(i + 5) % 12], 0.5) for i in range(0, 12, 2)]
         return pairs
 
-    def training_triplets(pairs, positive_threshold=4.0, negative_threshold=2.0, seed=0,
-                          limit=None):
+    def training_triplets(
+        pairs, positive_threshold=4.0, negative_threshold=2.0, seed=0, limit=None
+    ):
         low = [p for p in pairs if p.score <= negative_threshold]
-        out = [Triplet(p.sentence1, p.sentence2, low[i % len(low)].sentence2)
-               for i, p in enumerate(pairs) if p.score >= positive_threshold]
+        out = [
+            Triplet(p.sentence1, p.sentence2, low[i % len(low)].sentence2)
+            for i, p in enumerate(pairs)
+            if p.score >= positive_threshold
+        ]
         return out if limit is None else out[:limit]
 
     @dataclass
@@ -118,8 +132,12 @@ def _fake_modules(tmp_root: Path):
     suite.EvaluationSuite, suite.EvalResult = EvaluationSuite, EvalResult
     per_example = types.ModuleType("modules.evaluation.per_example")
     per_example.write_per_example = write_per_example
-    return {"modules.data.stsb": stsb, "modules.evaluation": evaluation,
-            "modules.evaluation.suite": suite, "modules.evaluation.per_example": per_example}
+    return {
+        "modules.data.stsb": stsb,
+        "modules.evaluation": evaluation,
+        "modules.evaluation.suite": suite,
+        "modules.evaluation.per_example": per_example,
+    }
 
 
 @pytest.fixture
@@ -136,8 +154,10 @@ def stand_ins(monkeypatch, tmp_path):
     default = conf / "evaluation" / "default.yaml"
     if not default.exists():
         default.parent.mkdir(parents=True, exist_ok=True)
-        default.write_text("_target_: modules.evaluation.suite.EvaluationSuite\nsts_pairs: 500\n"
-                           "retrieval_queries: 200\nclassification_train: 1000\n"
-                           "classification_test: 500\nclustering_docs: 500\nmax_chars: 1000\n"
-                           "seed: 0\n")
+        default.write_text(
+            "_target_: modules.evaluation.suite.EvaluationSuite\nsts_pairs: 500\n"
+            "retrieval_queries: 200\nclassification_train: 1000\n"
+            "classification_test: 500\nclustering_docs: 500\nmax_chars: 1000\n"
+            "seed: 0\n"
+        )
     return conf

@@ -18,8 +18,9 @@ def test_cache_matches_live_features(tmp_path, minilm_path):
     cache = load_or_build(tmp_path, "k", TEXTS, lambda: backbone, batch_size=3)
     enc = backbone.tokenize(TEXTS[:2])
     with torch.no_grad():
-        live = TokenFeatures.from_hidden_states(backbone(enc["input_ids"], enc["attention_mask"]),
-                                                enc["attention_mask"])
+        live = TokenFeatures.from_hidden_states(
+            backbone(enc["input_ids"], enc["attention_mask"]), enc["attention_mask"]
+        )
     cached = cache.lookup(TEXTS[:2])
     assert cached.tokens.shape == live.tokens.shape
     assert torch.equal(cached.mask.bool(), live.mask.bool())
@@ -39,8 +40,12 @@ def test_concurrent_starts_compute_once(tmp_path, minilm_path):
 
     key = cache_key("minilm_l6", "bidirectional", 16, TEXTS)
     results = []
-    threads = [threading.Thread(target=lambda: results.append(
-        load_or_build(tmp_path, key, TEXTS, factory))) for _ in range(3)]
+    threads = [
+        threading.Thread(
+            target=lambda: results.append(load_or_build(tmp_path, key, TEXTS, factory))
+        )
+        for _ in range(3)
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -19,8 +19,11 @@ def _module(source: str, attention: str, pooler: str) -> EmbeddingModule:
     config = {"num_latents": 4, "num_heads": 2, "head_dim": 8} if pooler != "last_token" else {}
     if pooler == "multilayer":
         config["attention"] = attention
-    module = EmbeddingModule(build_pooler(pooler, backbone.hidden_size, backbone.num_layers,
-                                          **config), backbone=backbone, head_dim=32)
+    module = EmbeddingModule(
+        build_pooler(pooler, backbone.hidden_size, backbone.num_layers, **config),
+        backbone=backbone,
+        head_dim=32,
+    )
     with torch.no_grad():  # make the head non-trivial
         module.model.head.linear.weight.add_(torch.randn_like(module.model.head.linear.weight))
     return module
@@ -28,11 +31,15 @@ def _module(source: str, attention: str, pooler: str) -> EmbeddingModule:
 
 @pytest.mark.parametrize(
     ("which", "attention", "pooler"),
-    [("smollm2", "bidirectional", "multilayer"), ("smollm2", "causal", "last_token"),
-     ("minilm", "causal", "latent_attention")],
+    [
+        ("smollm2", "bidirectional", "multilayer"),
+        ("smollm2", "causal", "last_token"),
+        ("minilm", "causal", "latent_attention"),
+    ],
 )
-def test_export_reloads_with_same_embeddings(tmp_path, smollm2_path, minilm_path, which,
-                                             attention, pooler):
+def test_export_reloads_with_same_embeddings(
+    tmp_path, smollm2_path, minilm_path, which, attention, pooler
+):
     from sentence_transformers import SentenceTransformer
 
     source = smollm2_path if which == "smollm2" else minilm_path

@@ -24,18 +24,30 @@ def hidden_states(batch: int, t: int) -> list[torch.Tensor]:
     return [torch.randn(batch, t, H) for _ in range(L + 1)]
 
 
-def pad(states: list[torch.Tensor], extra: int, left: bool) -> tuple[list[torch.Tensor], torch.Tensor]:
+def pad(
+    states: list[torch.Tensor], extra: int, left: bool
+) -> tuple[list[torch.Tensor], torch.Tensor]:
     """Add ``extra`` random pad positions; returns padded states and the mask."""
     b, t, _ = states[0].shape
     junk = [torch.randn(b, extra, H) * 100 for _ in states]
-    padded = [torch.cat([j, s] if left else [s, j], dim=1) for s, j in zip(states, junk, strict=True)]
+    padded = [
+        torch.cat([j, s] if left else [s, j], dim=1) for s, j in zip(states, junk, strict=True)
+    ]
     ones, zeros = torch.ones(b, t, dtype=torch.long), torch.zeros(b, extra, dtype=torch.long)
     return padded, torch.cat([zeros, ones] if left else [ones, zeros], dim=1)
 
 
 def test_registry_has_every_pooler():
-    assert set(POOLERS) >= {"mean", "first", "last_token", "weighted_mean", "latent_attention",
-                            "multilayer", "gem", "ggem"}
+    assert set(POOLERS) >= {
+        "mean",
+        "first",
+        "last_token",
+        "weighted_mean",
+        "latent_attention",
+        "multilayer",
+        "gem",
+        "ggem",
+    }
 
 
 @pytest.mark.parametrize("name", sorted(POOLERS))

@@ -45,21 +45,28 @@ def test_frozen_task_caches_once_and_exports(stand_ins, tmp_path, monkeypatch):
 
     calls = []
     real = cache_mod.compute_features
-    monkeypatch.setattr(cache_mod, "compute_features",
-                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(
+        cache_mod, "compute_features", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
     metrics = {}
     for i, design in enumerate(["multilayer_bidirectional", "mean_bidirectional"]):
         cfg = _cfg(stand_ins, tmp_path, "backbone=minilm_l6", f"design={design}")
         ctx = RunContext(artifact_dir=tmp_path / f"trial{i}")
         metrics[design] = EmbeddingTask().run(cfg, ctx)
         assert (ctx.artifact_dir / "per_example" / "index.json").exists()
-        st = SentenceTransformer(str(ctx.artifact_dir / "sentence_transformer"), device="cpu",
-                                 trust_remote_code=True)
+        st = SentenceTransformer(
+            str(ctx.artifact_dir / "sentence_transformer"), device="cpu", trust_remote_code=True
+        )
         assert st.encode(["hello"]).shape[1] == 384
     assert len(calls) == 1  # the second design reused the cache
     for m in metrics.values():
-        assert {"sts/stsb/spearman", "retrieval/stsb/ndcg_at_10", "retrieval/stsb/mrr_at_10",
-                "val/loss", "val/sts_spearman"} <= set(m)
+        assert {
+            "sts/stsb/spearman",
+            "retrieval/stsb/ndcg_at_10",
+            "retrieval/stsb/mrr_at_10",
+            "val/loss",
+            "val/sts_spearman",
+        } <= set(m)
 
 
 @pytest.mark.parametrize("design", ["multilayer_bidirectional"])
@@ -68,11 +75,19 @@ def test_lora_preset_runs_at_tiny_scale(stand_ins, tmp_path, design, smollm2_pat
 
     from modules.embedding.task import EmbeddingTask
 
-    cfg = resolve(compose_config([
-        "+experiment=pooling_grid_lora", f"paths.output_dir={tmp_path / 'out'}",
-        f"design={design}", "backbone.max_length=16", "data.batch_size=4",
-        f"backbone.source.cache_dir={Path(smollm2_path).parent}",  # the converted test copy
-    ], stand_ins))
+    cfg = resolve(
+        compose_config(
+            [
+                "+experiment=pooling_grid_lora",
+                f"paths.output_dir={tmp_path / 'out'}",
+                f"design={design}",
+                "backbone.max_length=16",
+                "data.batch_size=4",
+                f"backbone.source.cache_dir={Path(smollm2_path).parent}",  # the converted test copy
+            ],
+            stand_ins,
+        )
+    )
     assert cfg.finetune.regime == "lora" and cfg.finetune.lora.r == 16
     metrics = EmbeddingTask().run(cfg, RunContext(artifact_dir=tmp_path / "trial"))
     assert "sts/stsb/spearman" in metrics
@@ -85,8 +100,11 @@ def test_checkpoint_leaves_out_frozen_backbone_weights(minilm_path):
     from modules.embedding.poolers import build_pooler
     from modules.embedding.regimes import apply_regime
 
-    backbone = apply_regime(load_backbone(minilm_path, "bidirectional", 16), "lora",
-                            {"r": 4, "lora_alpha": 8, "lora_dropout": 0.1})
+    backbone = apply_regime(
+        load_backbone(minilm_path, "bidirectional", 16),
+        "lora",
+        {"r": 4, "lora_alpha": 8, "lora_dropout": 0.1},
+    )
     module = EmbeddingModule(build_pooler("mean", backbone.hidden_size), backbone=backbone)
     checkpoint = {"state_dict": module.state_dict()}
     module.on_save_checkpoint(checkpoint)
