@@ -22,9 +22,10 @@ EXPORT_NAME = "sentence_transformer"
 def merged_backbone(backbone: Backbone) -> Backbone:
     """The backbone with any peft LoRA adapter merged into plain weights."""
     model = backbone.model
-    if hasattr(model, "merge_and_unload"):
-        model = model.merge_and_unload()
-    return Backbone(model, backbone.tokenizer, backbone.attention, backbone.max_length)
+    if not hasattr(model, "merge_and_unload"):
+        return backbone
+    merged = model.merge_and_unload()
+    return Backbone(merged, backbone.tokenizer, backbone.attention, backbone.max_length)
 
 
 def to_sentence_transformer(model: EmbeddingModel, backbone: Backbone | None = None):

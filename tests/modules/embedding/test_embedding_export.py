@@ -64,3 +64,15 @@ def test_bidirectional_export_differs_from_causal(tmp_path, smollm2_path):
     bidi = SentenceTransformer(str(path), device="cpu", trust_remote_code=True).encode(TEXTS)
     module.model.backbone.attention = "causal"
     assert not np.allclose(bidi, module.encode(TEXTS), atol=1e-3)
+
+
+def test_frozen_export_hard_links_unchanged_weights(tmp_path, minilm_path):
+    from pathlib import Path
+
+    module = _module(minilm_path, "bidirectional", "mean")
+    path = export_sentence_transformer(module.model, tmp_path)
+    source = Path(minilm_path) / "model.safetensors"
+    exported = path / "model.safetensors"
+    assert exported.stat().st_size == source.stat().st_size
+    same_fs = source.stat().st_dev == exported.stat().st_dev
+    assert not same_fs or exported.stat().st_ino == source.stat().st_ino
