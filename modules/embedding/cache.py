@@ -1,0 +1,146 @@
+"""The frozen regime's feature cache: a frozen backbone's outputs, computed once per
+(backbone, attention, max length, texts) and stored on disk.
+
+Only what the poolers read is stored (see ``features.TokenFeatures``): last-layer token states
+``[N, T, H]`` and the per-layer last-token and mean vectors ``[N, L + 1, H]`` in float16, plus the
+padding mask. Texts are encoded sorted by length (little padding), with progress and an ETA on
+stderr. A file lock next to the cache file makes trials that start together compute it once: the
+first computes, the others wait and then load it (memory-mapped).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from modules.embedding.backbone import Backbone
+from modules.embedding.features import TokenFeatures
+
+STORE_DTYPE = torch.float16
+
+
+def cache_key(backbone: str, attention: str, max_length: int, texts: list[str]) -> str:
+    """A short stable id of what the cache holds."""
+    payload = json.dumps([backbone, attention, max_length, sorted(set(texts))])
+    digest = hashlib.sha1(payload.encode("utf-8")).hexdigest()[:12]
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in backbone)[-40:]
+    return f"{safe}-{attention}-len{max_length}-{digest}"
+
+
+class FeatureCache:
+    """Cached features of a fixed list of texts; ``lookup(texts)`` returns ``TokenFeatures``."""
+
+    def __init__(self, texts: list[str], tensors: dict[str, torch.Tensor]) -> None:
+        self.texts = list(texts)
+        self.row = {t: i for i, t in enumerate(self.texts)}
+        self.tokens = tensors["tokens"]
+        self.mask = tensors["mask"]
+        self.layer_last = tensors["layer_last"]
+        self.layer_mean = tensors["layer_mean"]
+
+    def __contains__(self, text: str) -> bool:
+        return text in self.row
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def covers(self, texts: list[str]) -> bool:
+        return all(t in self.row for t in texts)
+
+    def lookup(self, texts: list[str]) -> TokenFeatures:
+        rows = torch.tensor([self.row[t] for t in texts], dtype=torch.long)
+        mask = self.mask[rows]
+        width = max(int(mask.sum(dim=1).max()), 1)
+        return TokenFeatures(
+            tokens=self.tokens[rows, :width].float(),
+            mask=mask[:, :width].long(),
+            layer_last=self.layer_last[rows].float(),
+            layer_mean=self.layer_mean[rows].float(),
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> FeatureCache:
+        data = torch.load(path, mmap=True, weights_only=True)
+        texts = json.loads(Path(str(path) + ".texts.json").read_text(encoding="utf-8"))
+        return cls(texts, data)
+
+
+@torch.inference_mode()
+def compute_features(
+    backbone: Backbone, texts: list[str], batch_size: int = 32, label: str = "features"
+) -> dict[str, torch.Tensor]:
+    """Run ``backbone`` over ``texts`` (sorted by length) and keep what the poolers need."""
+    lengths = [
+        len(ids)
+        for ids in backbone.tokenizer(texts, truncation=True, max_length=backbone.max_length)[
+            "input_ids"
+        ]
+    ]
+    order = sorted(range(len(texts)), key=lambda i: lengths[i])
+    n, t, h, layers = len(texts), max(lengths, default=1), backbone.hidden_size, backbone.num_layers
+    out = {
+        "tokens": torch.zeros(n, t, h, dtype=STORE_DTYPE),
+        "mask": torch.zeros(n, t, dtype=torch.bool),
+        "layer_last": torch.zeros(n, layers + 1, h, dtype=STORE_DTYPE),
+        "layer_mean": torch.zeros(n, layers + 1, h, dtype=STORE_DTYPE),
+    }
+    total_tokens, tokens_done = max(sum(lengths), 1), 0
+    start, last_print = time.time(), 0.0
+    for done in range(0, n, batch_size):
+        rows = order[done : done + batch_size]
+        enc = backbone.tokenize([texts[i] for i in rows])
+        if backbone.tokenizer.padding_side == "left":  # store right-padded
+            raise ValueError("the feature cache expects a right-padding tokenizer")
+        feats = TokenFeatures.from_hidden_states(
+            backbone(enc["input_ids"], enc["attention_mask"]), enc["attention_mask"]
+        )
+        width = feats.tokens.shape[1]
+        index = torch.tensor(rows)
+        out["tokens"][index, :width] = feats.tokens.to(STORE_DTYPE)
+        out["mask"][index, :width] = enc["attention_mask"].bool()
+        out["layer_last"][index] = feats.layer_last.to(STORE_DTYPE)
+        out["layer_mean"][index] = feats.layer_mean.to(STORE_DTYPE)
+        now = time.time()
+        finished = min(done + batch_size, n)
+        tokens_done += sum(lengths[i] for i in rows)
+        if now - last_print > 10 or finished == n:
+            # texts run shortest first, so the ETA counts tokens, not texts
+            rate = tokens_done / max(now - start, 1e-9)
+            eta = (total_tokens - tokens_done) / max(rate, 1e-9)
+            print(
+                f"[cache] {label}: {finished}/{n} texts, {rate:.0f} tokens/s, ETA {eta:.0f}s",
+                file=sys.stderr,
+                flush=True,
+            )
+            last_print = now
+    return out
+
+
+def load_or_build(
+    folder: str | Path,
+    key: str,
+    texts: list[str],
+    backbone_factory: Callable[[], Backbone],
+    batch_size: int = 32,
+) -> FeatureCache:
+    """The cache ``folder/key.pt``: loaded if present, else computed once under a file lock."""
+    from filelock import FileLock
+
+    texts = list(dict.fromkeys(texts))
+    path = Path(folder).expanduser() / f"{key}.pt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        with FileLock(str(path) + ".lock"):
+            if not path.exists():
+                data = compute_features(backbone_factory(), texts, batch_size, label=key)
+                partial = path.with_suffix(".partial")
+                torch.save(data, partial)
+                Path(str(path) + ".texts.json").write_text(json.dumps(texts), encoding="utf-8")
+                partial.rename(path)
+    return FeatureCache.load(path)

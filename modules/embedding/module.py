@@ -1,0 +1,127 @@
+"""The LightningModule of the embedding study: pooler + projection head (+ backbone under LoRA or
+full fine-tuning), trained with InfoNCE (``loss.info_nce``).
+
+Texts are looked up in the frozen feature cache when it holds them (frozen regime), else run
+through the backbone. Each validation epoch logs ``val/loss`` (InfoNCE on dev triplets) and
+``val/sts_spearman`` (Spearman of cosine similarities on STS-B dev pairs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import lightning as L
+import numpy as np
+import torch
+from scipy.stats import spearmanr
+
+from modules.embedding.backbone import Backbone
+from modules.embedding.cache import FeatureCache
+from modules.embedding.features import TokenFeatures
+from modules.embedding.loss import info_nce
+from modules.embedding.model import EmbeddingModel, ProjectionHead
+from modules.embedding.poolers import Pooler
+
+
+class EmbeddingModule(L.LightningModule):
+    """``optimizer`` is a partial (``conf/optim``) taking the trainable parameters.
+
+    ``val_pairs``: (sentence1, sentence2, gold score) for ``val/sts_spearman``.
+    """
+
+    def __init__(
+        self,
+        pooler: Pooler,
+        backbone: Backbone | None = None,
+        cache: FeatureCache | None = None,
+        head_dim: int | None = None,
+        temperature: float = 0.05,
+        encode_batch_size: int = 64,
+        optimizer: Callable[..., torch.optim.Optimizer] | None = None,
+        val_pairs: Sequence[tuple[str, str, float]] = (),
+    ) -> None:
+        super().__init__()
+        self.model = EmbeddingModel(pooler, ProjectionHead(pooler.output_dim, head_dim), backbone)
+        self.cache = cache
+        self.temperature = temperature
+        self.encode_batch_size = encode_batch_size
+        self.optimizer_factory = optimizer or torch.optim.AdamW
+        self.val_pairs = list(val_pairs)
+        self.strict_loading = False  # checkpoints leave out frozen backbone weights
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        """Keep only what trains: frozen backbone weights (all of them in the frozen regime, the
+        base weights under LoRA) are rebuilt from the backbone source, not checkpointed."""
+        frozen = {
+            f"model.backbone.{name}"
+            for name, p in (
+                self.model.backbone.named_parameters() if self.model.backbone is not None else ()
+            )
+            if not p.requires_grad
+        }
+        state = checkpoint["state_dict"]
+        for key in [k for k in state if k in frozen]:
+            del state[key]
+
+    @property
+    def backbone_frozen(self) -> bool:
+        bb = self.model.backbone
+        return bb is None or not any(p.requires_grad for p in bb.parameters())
+
+    def features(self, texts: list[str]) -> TokenFeatures:
+        if self.cache is not None and self.backbone_frozen and self.cache.covers(texts):
+            feats = self.cache.lookup(texts)
+            return TokenFeatures(
+                *(
+                    t.to(self.device)
+                    for t in (feats.tokens, feats.mask, feats.layer_last, feats.layer_mean)
+                )
+            )
+        return self.model.features(texts)
+
+    def embed(self, texts: list[str]) -> torch.Tensor:
+        return self.model.embed(self.features(list(texts)))
+
+    def _loss(self, batch: dict[str, list[str]]) -> torch.Tensor:
+        q = self.embed(batch["query"])
+        p = self.embed(batch["positive"])
+        n = self.embed(batch["negative"]) if batch.get("negative") else None
+        return info_nce(q, p, n, self.temperature)
+
+    def training_step(self, batch, batch_idx):  # noqa: D102
+        loss = self._loss(batch)
+        self.log("train/loss", loss, on_epoch=True, on_step=False, batch_size=len(batch["query"]))
+        return loss
+
+    def validation_step(self, batch, batch_idx):  # noqa: D102
+        loss = self._loss(batch)
+        self.log("val/loss", loss, on_epoch=True, on_step=False, batch_size=len(batch["query"]))
+
+    def on_validation_epoch_end(self) -> None:
+        if self.val_pairs:
+            self.log("val/sts_spearman", self.sts_spearman(self.val_pairs))
+
+    def sts_spearman(self, pairs: Sequence[tuple[str, str, float]]) -> float:
+        """Spearman correlation between cosine similarities and gold scores."""
+        a = self.encode([p[0] for p in pairs])
+        b = self.encode([p[1] for p in pairs])
+        cosine = (a * b).sum(axis=1)
+        return float(spearmanr(cosine, [p[2] for p in pairs]).statistic)
+
+    @torch.no_grad()
+    def encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+        """L2-normalized embeddings ``[N, D]`` (float32), in the order of ``texts``."""
+        was_training = self.training
+        self.eval()
+        size = batch_size or self.encode_batch_size
+        texts = list(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), self.model.head.linear.out_features), dtype=np.float32)
+        for start in range(0, len(texts), size):
+            rows = order[start : start + size]
+            out[rows] = self.embed([texts[i] for i in rows]).float().cpu().numpy()
+        self.train(was_training)
+        return out
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return self.optimizer_factory([p for p in self.parameters() if p.requires_grad])

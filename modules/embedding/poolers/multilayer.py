@@ -1,0 +1,66 @@
+"""``multilayer``: Multi-Layers Trainable Pooling (Tang & Yang, 2024, arXiv 2409.02727).
+
+One vector per layer (the embedding output and each of the ``L`` transformer layers): the
+EOS-position (last non-pad token) state under causal attention, the masked mean under
+bidirectional attention. A learned layer-position embedding is added; ``num_latents`` learned
+latents cross-attend to the ``L + 1`` layer vectors (pre-norm, residual), then a pre-norm GEGLU
+feed-forward (residual), then the mean over latents.
+
+Size: the paper uses 768 latents and 32 heads of width 2048 (about 1B parameters with a 4096-wide
+7B backbone): ``pooling=multilayer pooling.num_latents=768 pooling.num_heads=32
+pooling.head_dim=2048``. The CPU default is 16 latents x 4 heads x 32.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from modules.embedding.features import TokenFeatures
+from modules.embedding.poolers.blocks import GEGLU, CrossAttention
+from modules.embedding.poolers.registry import Pooler, register
+
+
+@register("multilayer")
+class MultiLayerPooler(Pooler):
+    """Latents cross-attend to per-layer vectors + layer-position embeddings (pre-norm, GEGLU)."""
+
+    def __init__(
+        self,
+        hidden_size: int,
+        num_layers: int = 0,
+        num_latents: int = 16,
+        num_heads: int = 4,
+        head_dim: int = 32,
+        ffn_mult: int = 2,
+        attention: str = "causal",
+    ) -> None:
+        super().__init__(
+            hidden_size,
+            num_layers,
+            num_latents=num_latents,
+            num_heads=num_heads,
+            head_dim=head_dim,
+            ffn_mult=ffn_mult,
+            attention=attention,
+        )
+        if num_layers < 1:
+            raise ValueError("multilayer pooling needs the backbone's num_layers")
+        if attention not in ("causal", "bidirectional"):
+            raise ValueError(f"attention must be causal or bidirectional, got {attention!r}")
+        self.attention_mode = attention
+        self.layer_position = nn.Parameter(torch.zeros(num_layers + 1, hidden_size))
+        self.latents = nn.Parameter(torch.randn(num_latents, hidden_size) * 0.02)
+        self.norm_latents = nn.LayerNorm(hidden_size)
+        self.norm_layers = nn.LayerNorm(hidden_size)
+        self.attention = CrossAttention(hidden_size, num_heads, head_dim)
+        self.norm_ffn = nn.LayerNorm(hidden_size)
+        self.ffn = GEGLU(hidden_size, ffn_mult)
+
+    def pool(self, features: TokenFeatures) -> torch.Tensor:
+        layers = features.layer_last if self.attention_mode == "causal" else features.layer_mean
+        layers = layers + self.layer_position.to(layers.dtype)
+        latents = self.latents.to(layers.dtype).expand(layers.shape[0], -1, -1)
+        x = latents + self.attention(self.norm_latents(latents), self.norm_layers(layers))
+        x = x + self.ffn(self.norm_ffn(x))
+        return x.mean(dim=1)

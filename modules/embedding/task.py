@@ -1,0 +1,110 @@
+"""The embedding study's task (Tang & Yang, 2024, arXiv 2409.02727): build the backbone (or its
+frozen feature cache), the pooler and the data; fit with the sweep's callbacks; evaluate with the
+evaluation suite (STS, retrieval, classification, clustering); write per-example scores; export a
+sentence-transformers folder; return every score.
+
+Config groups read: ``backbone`` (source, attention, max_length), ``finetune`` (regime, cache),
+``pooling`` (a pooler class by ``_target_``), ``model`` (the LightningModule), ``data`` (a
+``TripletDataModule``), ``evaluation`` (an ``EvaluationSuite``), ``optim``, ``trainer``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from modules.embedding.backbone import Backbone, load_backbone
+from modules.embedding.cache import cache_key, load_or_build
+from modules.embedding.regimes import apply_regime
+from modules.task import RunContext, extra_callbacks
+
+
+def backbone_source(node: Any) -> str:
+    """``backbone.source``: a path or hub id, or a ``_target_`` node returning one."""
+    from hydra.utils import instantiate
+
+    return str(instantiate(node)) if isinstance(node, DictConfig) else str(node)
+
+
+def backbone_factory(cfg: DictConfig) -> Callable[[], Backbone]:
+    b = cfg.backbone
+
+    def build() -> Backbone:
+        return load_backbone(
+            backbone_source(b.source),
+            str(b.attention),
+            int(b.max_length),
+            str(b.get("dtype", "float32")),
+        )
+
+    return build
+
+
+def _write_per_example(results: list[Any], folder) -> None:
+    try:
+        from modules.evaluation.per_example import write_per_example
+    except ImportError:  # the helper may live next to the suite
+        from modules.evaluation.suite import write_per_example
+    write_per_example(results, folder)
+
+
+class EmbeddingTask:
+    """Fit one pooling x attention design, then evaluate and export it."""
+
+    def run(self, cfg: DictConfig, ctx: RunContext) -> dict[str, float]:
+        from hydra.utils import instantiate
+
+        suite = instantiate(cfg.evaluation)
+        data = instantiate(cfg.data)
+        regime = str(cfg.finetune.regime)
+        build_backbone = backbone_factory(cfg)
+        backbone, cache = None, None
+        if regime == "frozen":
+            texts = [*data.texts(), *suite.texts()]
+            b = cfg.backbone
+            key = cache_key(str(b.name), str(b.attention), int(b.max_length), texts)
+            cache = load_or_build(
+                cfg.finetune.cache_dir,
+                key,
+                texts,
+                build_backbone,
+                int(cfg.finetune.get("cache_batch_size", 32)),
+            )
+            hidden_size, num_layers = cache.tokens.shape[-1], cache.layer_last.shape[1] - 1
+        else:
+            lora = cfg.finetune.get("lora")
+            backbone = apply_regime(
+                build_backbone(), regime, OmegaConf.to_container(lora) if lora is not None else None
+            )
+            hidden_size, num_layers = backbone.hidden_size, backbone.num_layers
+        pooler = instantiate(cfg.pooling, hidden_size=hidden_size, num_layers=num_layers)
+        module = instantiate(
+            cfg.model,
+            pooler=pooler,
+            backbone=backbone,
+            cache=cache,
+            optimizer=instantiate(cfg.optim),
+            val_pairs=data.dev_pairs,
+        )
+        trainer = instantiate(cfg.trainer, callbacks=[*ctx.callbacks, *extra_callbacks(cfg)])
+        trainer.fit(module, datamodule=data, ckpt_path=ctx.resume_from)
+
+        results = suite.run(module.encode)
+        _write_per_example(results, ctx.artifact_dir)
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
+        for result in results:
+            metrics.update(
+                {
+                    result.metric: float(result.value),
+                    **{k: float(v) for k, v in result.extra.items()},
+                }
+            )
+        if cfg.finetune.get("export", True):
+            from modules.embedding.export import export_sentence_transformer
+
+            export_sentence_transformer(
+                module.model, ctx.artifact_dir, None if module.model.backbone else build_backbone()
+            )
+        return metrics

@@ -1,0 +1,61 @@
+"""The frozen feature cache: equals live features, computed once under concurrent starts."""
+
+from __future__ import annotations
+
+import threading
+
+import torch
+
+from modules.embedding.backbone import load_backbone
+from modules.embedding.cache import cache_key, load_or_build
+from modules.embedding.features import TokenFeatures
+
+TEXTS = ["A man is playing a guitar.", "short", "Two dogs run through the deep snow today.", "ok"]
+
+
+def test_cache_matches_live_features(tmp_path, minilm_path):
+    backbone = load_backbone(minilm_path, "causal", max_length=16)
+    cache = load_or_build(tmp_path, "k", TEXTS, lambda: backbone, batch_size=3)
+    enc = backbone.tokenize(TEXTS[:2])
+    with torch.no_grad():
+        live = TokenFeatures.from_hidden_states(
+            backbone(enc["input_ids"], enc["attention_mask"]), enc["attention_mask"]
+        )
+    cached = cache.lookup(TEXTS[:2])
+    assert cached.tokens.shape == live.tokens.shape
+    assert torch.equal(cached.mask.bool(), live.mask.bool())
+    keep = live.mask.bool()
+    assert torch.allclose(cached.tokens[keep], live.tokens[keep], atol=2e-3, rtol=2e-3)
+    assert torch.allclose(cached.layer_last, live.layer_last, atol=2e-3, rtol=2e-3)
+    assert torch.allclose(cached.layer_mean, live.layer_mean, atol=2e-3, rtol=2e-3)
+
+
+def test_concurrent_starts_compute_once(tmp_path, minilm_path):
+    backbone = load_backbone(minilm_path, "bidirectional", max_length=16)
+    built = []
+
+    def factory():
+        built.append(1)
+        return backbone
+
+    key = cache_key("minilm_l6", "bidirectional", 16, TEXTS)
+    results = []
+    threads = [
+        threading.Thread(
+            target=lambda: results.append(load_or_build(tmp_path, key, TEXTS, factory))
+        )
+        for _ in range(3)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(built) == 1 and len(results) == 3
+    assert all(len(r) == len(TEXTS) for r in results)
+
+
+def test_key_depends_on_attention_and_texts():
+    a = cache_key("m", "causal", 16, TEXTS)
+    assert a == cache_key("m", "causal", 16, list(reversed(TEXTS)))
+    assert a != cache_key("m", "bidirectional", 16, TEXTS)
+    assert a != cache_key("m", "causal", 16, TEXTS[:2])
