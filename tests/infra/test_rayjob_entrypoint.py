@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import shlex
 
-import pytest
-
 from sweeps.cli import plan_sweep, split_overrides
 from tests.infra.conftest import one
 
@@ -52,9 +50,6 @@ def test_entrypoint_is_valid_hydra_override_syntax_without_sweeps():
     assert space == {}  # nothing in the command line is accidentally a sweep expression
 
 
-@pytest.mark.xfail(
-    strict=False, reason="needs cluster=address/storage.path/resume=auto from the scale-out core"
-)
 def test_entrypoint_composes_into_a_sweep_plan(tmp_path):
     plan = plan_sweep([*_entrypoint_args(), f"paths.output_dir={tmp_path}"])
     cfg = plan.cfg

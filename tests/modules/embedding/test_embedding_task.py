@@ -33,7 +33,7 @@ def test_pooling_grid_is_seven_designs_times_three_seeds(stand_ins, tmp_path):
             assert c.pooling.attention == c.backbone.attention
     assert len(combos) == 7
     assert ("LastTokenPooler", "causal") in combos
-    assert cfg.sweep.metric == "val/sts_spearman" and cfg.sweep.mode == "max"
+    assert cfg.sweep.metric == "sts/stsb/spearman" and cfg.sweep.mode == "max"
     assert cfg.finetune.regime == "frozen" and cfg.backbone.name == "smollm2_135m"
 
 
