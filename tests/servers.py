@@ -82,6 +82,9 @@ def ray_cluster(folder: Path, nodes: int = 2, cpus_per_node: int = 1) -> Iterato
     """
     os.environ["RAY_AUTH_MODE"] = "token"
     os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
+    from ray._raylet import Config
+
+    Config.initialize("")  # this process's Ray client re-reads the auth mode, as Ray itself does
     gcs_port, dashboard_port = free_port(), free_port()
     common = ["--num-cpus", str(cpus_per_node), "--object-store-memory", str(80 * 1024**2),
               "--node-ip-address", "127.0.0.1", "--disable-usage-stats"]
