@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (speed targets live here, never as timed assertions in tests).
 #   make bench          all benchmarks
-#   bash bench/run.sh smoke
+#   bash bench/run.sh smoke|pooling_grid
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -21,5 +21,9 @@ timed() {  # timed NAME CMD...: wall time of one command, printed as "NAME: N s"
 if [[ $which == all || $which == smoke ]]; then
   # Target: about a minute on 2 CPU cores.
   timed smoke_sweep "$PY" sweep.py +experiment=smoke "paths.output_dir=$out/smoke"
+fi
+if [[ $which == all || $which == pooling_grid ]]; then
+  # Targets: <= 15 min on a first run (GGUF conversion + feature caches), <= 5 min cached.
+  PYTHON=$PY bash bench/pooling_grid.sh "$out/pooling_grid"
 fi
 echo "logs: $out"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from sweeps.cli import plan_sweep, split_overrides
+from sweeps.cli import main, plan_sweep, split_overrides
 from sweeps.errors import SweepConfigError
 from tests.conftest import run_sweep_cli
 
@@ -65,14 +65,23 @@ def test_every_preset_composes_and_validates(experiment, tmp_path):
         (["resume=true", "sweep.name=never-ran"], "no sweep state to resume"),
     ],
 )
-def test_bad_input_fails_with_one_line_and_exit_2_before_ray(args, message, short_tmp):
-    started = time.monotonic()
-    result = run_sweep_cli("+experiment=smoke", f"paths.output_dir={short_tmp}", *args, timeout=120)
-    assert result.returncode == 2, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+def test_bad_input_fails_with_one_line_and_exit_2_before_ray(args, message, short_tmp, capsys):
+    code = main(["+experiment=smoke", f"paths.output_dir={short_tmp}", *args])
+    assert code == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
     assert message in lines[0]
     assert not (short_tmp / "ray_tmp").exists(), "Ray must not start on bad input"
+    assert not (short_tmp / "mlflow.db").exists(), "nothing is recorded for a bad sweep"
+
+
+def test_the_command_exits_2_with_one_line_on_bad_input(short_tmp):
+    started = time.monotonic()
+    result = run_sweep_cli("+experiment=smoke", f"paths.output_dir={short_tmp}", "optim.lrr=0.1", timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: Could not override 'optim.lrr'. To append to your config use +optim.lrr=0.1"
+    ]
     assert time.monotonic() - started < 60
 
 
