@@ -32,12 +32,17 @@ def is_distributed(cfg: DictConfig) -> bool:
     return int(cfg.resources.workers) > 1 or str(cfg.strategy.name) != "auto"
 
 
-def run_distributed(cfg: DictConfig, sampled: dict[str, Any], base_overrides: list[str], trial_dir: Path) -> None:
-    """Fit the trial's task on ``resources.workers`` Ray Train workers; the final metrics reach Tune."""
+def run_distributed(
+    cfg: DictConfig, sampled: dict[str, Any], base_overrides: list[str], artifact_dir: Path
+) -> None:
+    """Fit the trial's task on ``resources.workers`` Ray Train workers; the final metrics reach Tune.
+    The Train run keeps its checkpoints next to the trial's artifacts, so a retry resumes."""
     gpu = float(cfg.resources.gpu)
     trainer = TorchTrainer(
         _worker_loop,
-        train_loop_config={"base_overrides": base_overrides, "sampled": sampled, "artifact_dir": str(trial_dir / "artifacts")},
+        train_loop_config={
+            "base_overrides": base_overrides, "sampled": sampled, "artifact_dir": str(artifact_dir)
+        },
         scaling_config=ScalingConfig(
             num_workers=int(cfg.resources.workers),
             use_gpu=gpu > 0,
@@ -45,7 +50,7 @@ def run_distributed(cfg: DictConfig, sampled: dict[str, Any], base_overrides: li
         ),
         run_config=RunConfig(
             name="train",
-            storage_path=str(trial_dir),
+            storage_path=str(artifact_dir.parent / f"{artifact_dir.name}-train"),
             failure_config=FailureConfig(max_failures=0),  # Tune's FailureConfig retries the trial
             checkpoint_config=CheckpointConfig(num_to_keep=1),
             callbacks=[TuneReportCallback()],

@@ -44,6 +44,7 @@ def run_sweep(plan: SweepPlan) -> int:
     previous = prepare_state(plan)
     tracking: MLflowTracking = instantiate(cfg.tracking)
     tracking.base_overrides = plan.base_overrides
+    tracking.trial_artifacts = f"{plan.state_path}/artifacts"
     parent = tracking.start_sweep(cfg.sweep.name, {**git_state(), **package_versions()}, previous.get("parent_run_id"))
     storage.write_text(f"{plan.state_path}/{STATE_FILE}", json.dumps({"parent_run_id": parent, "tracking_uri": tracking.uri}))
     if not previous:

@@ -39,6 +39,7 @@ class MLflowTracking(Callback):
         self.experiment_id: str | None = None
         self.parent_run_id: str | None = None
         self.base_overrides: list[str] | None = None  # the sweep's plain overrides, set by the runner
+        self.trial_artifacts: str | None = None  # <state>/artifacts, where trials write files
         self._runs: dict[str, str] = {}
         self._client: MlflowClient | None = None
 
@@ -158,9 +159,11 @@ class MLflowTracking(Callback):
         return run_id
 
     def _log_trial_artifacts(self, trial: Trial, run_id: str) -> None:
-        for base in (trial.local_path, trial.path):
-            folder = Path(base) / "artifacts" if base else None
-            if folder is not None and folder.is_dir() and any(folder.iterdir()):
+        candidates = [Path(base) / "artifacts" for base in (trial.local_path, trial.path) if base]
+        if self.trial_artifacts:
+            candidates.insert(0, Path(self.trial_artifacts) / trial.trial_id)
+        for folder in candidates:
+            if folder.is_dir() and any(folder.iterdir()):
                 self.client.log_artifacts(run_id, str(folder))
                 return
 

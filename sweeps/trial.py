@@ -21,11 +21,13 @@ from ray import tune
 from ray.tune.integration.pytorch_lightning import TuneReportCheckpointCallback
 
 from modules.task import RunContext
+from sweeps import storage
 from sweeps.config import compose_config, resolve
 from sweeps.distributed import is_distributed, run_distributed
 from sweeps.space import SEED_KEY, trial_overrides
 
 CHECKPOINT_FILE = "checkpoint"
+ARTIFACTS = "artifacts"
 
 
 def trial_config(base_overrides: list[str], sampled: dict[str, Any]) -> DictConfig:
@@ -38,10 +40,10 @@ def run_trial(sampled: dict[str, Any], base_overrides: list[str]) -> None:
     quiet_worker_logs()
     cfg = trial_config(base_overrides, sampled)
     if is_distributed(cfg):
-        run_distributed(cfg, sampled, base_overrides, Path(tune.get_context().get_trial_dir()))
+        run_distributed(cfg, sampled, base_overrides, trial_artifact_dir(cfg))
         return
     seed_everything(int(sampled.get(SEED_KEY, cfg.seed)), workers=True, verbose=False)
-    artifact_dir = Path(tune.get_context().get_trial_dir()) / "artifacts"
+    artifact_dir = trial_artifact_dir(cfg)
     artifact_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="resume-") as scratch:
         ctx = RunContext(
@@ -51,6 +53,20 @@ def run_trial(sampled: dict[str, Any], base_overrides: list[str]) -> None:
         )
         metrics = instantiate(cfg.task).run(cfg, ctx)
     tune.report({**metrics, "final": 1.0})
+
+
+def trial_artifact_dir(cfg: DictConfig) -> Path:
+    """Where a trial writes the files its child run records: ``<state>/artifacts/<trial id>``.
+
+    Not Tune's ``get_trial_dir()``: a reused actor (``reuse_actors``) gets its working directory
+    there, which Ray never syncs (seen in Ray 2.60), so later trials' files would be lost. With
+    remote storage (``s3://``) the files go to the trial folder that Ray syncs.
+    """
+    context = tune.get_context()
+    root = str(cfg.storage.path)
+    if storage.is_uri(root):
+        return Path(context.get_trial_dir()) / "artifacts"
+    return Path(root) / str(cfg.sweep.name) / ARTIFACTS / context.get_trial_id()
 
 
 def quiet_worker_logs() -> None:

@@ -223,10 +223,14 @@ def _task_tests(analysis: Analysis) -> pd.DataFrame:
 
 
 def _task_groups(metrics: list[str]) -> dict[str, list[str]]:
-    groups: dict[str, list[str]] = {}
+    """The tasks of one type: its datasets measured the same way (``retrieval/*/ndcg_at_10``), so
+    two measures of one dataset never count as two tasks."""
+    groups: dict[str, dict[str, list[str]]] = {}
     for metric in metrics:
-        groups.setdefault(task_type(metric), []).append(metric)
-    return groups
+        parts = metric.split("/")
+        if len(parts) == 3:
+            groups.setdefault(task_type(metric), {}).setdefault(parts[2], []).append(metric)
+    return {kind: max(by_measure.values(), key=len) for kind, by_measure in groups.items()}
 
 
 def _oriented_means(analysis: Analysis, metrics: list[str]) -> pd.DataFrame:

@@ -24,7 +24,8 @@ def select_metrics(available: list[str], settings: AnalysisSettings) -> list[str
         chosen = [
             m
             for m in available
-            if "/" in m and (settings.task_types is None or task_type(m) in settings.task_types)
+            if m.count("/") == 2
+            and (settings.task_types is None or task_type(m) in settings.task_types)
         ]
         if settings.target in available:
             chosen.insert(0, settings.target)

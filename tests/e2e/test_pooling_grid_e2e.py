@@ -1,5 +1,6 @@
 """The flagship study at tiny scale, end to end: real SmolLM2, real STS-B / 20 Newsgroups, Ray Tune,
-MLflow; every design has all four task scores, per-example scores and a loadable export."""
+MLflow; every design has all four task scores, per-example scores and a loadable export. One
+trial at a time, so the second reuses the first one's Ray actor (its files must still arrive)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from tests.e2e.mlflow_store import store_uri, sweep_runs
 
 pytestmark = pytest.mark.slow
 TINY = [
-    "+experiment=pooling_grid", "sweep.seeds=[0]", "trainer.max_epochs=1",
+    "+experiment=pooling_grid", "sweep.seeds=[0]", "trainer.max_epochs=1", "sweep.max_concurrent=1",
     "sweep.space.design='choice(mean_causal,multilayer_bidirectional)'",
     "data.train_limit=48", "data.dev_limit=8", "data.dev_pairs=24", "backbone.max_length=24",
     "evaluation.sts_pairs=48", "evaluation.retrieval_queries=12", "evaluation.classification_train=40",
