@@ -63,7 +63,9 @@ def split_mnist(
     ``few_shot={"base_classes": 6, "way": 2, "shot": 5}`` gives the few-shot variant instead.
     """
     x_tr, y_tr, x_te, y_te = mnist_5k(test_fraction, split_seed)
-    return ContinualData(x_tr, y_tr, x_te, y_te, _scenario(y_tr, classes_per_task, seed, few_shot), "image")
+    return ContinualData(
+        x_tr, y_tr, x_te, y_te, _scenario(y_tr, classes_per_task, seed, few_shot), "image"
+    )
 
 
 def split_newsgroups(

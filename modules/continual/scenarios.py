@@ -82,7 +82,9 @@ class ClassIncrementalScenario:
         owner = {c: t for t, cs in enumerate(self.task_classes) for c in cs}
         return np.asarray([owner[int(y)] for y in labels], dtype=np.int64)
 
-    def task_indices(self, task: int, labels: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
+    def task_indices(
+        self, task: int, labels: Sequence[int] | np.ndarray | None = None
+    ) -> np.ndarray:
         """Indices into ``labels`` (default: the training labels) of task ``task``'s classes."""
         y = self.labels if labels is None else np.asarray(labels)
         return np.flatnonzero(np.isin(y, self.task_classes[task]))
@@ -115,10 +117,14 @@ class FewShotScenario(ClassIncrementalScenario):
             for c in self.task_classes[task]:
                 members = np.flatnonzero(self.labels == c)
                 if len(members) < shot:
-                    raise ValueError(f"class {c} has {len(members)} training examples < shot={shot}")
+                    raise ValueError(
+                        f"class {c} has {len(members)} training examples < shot={shot}"
+                    )
                 self._shots[c] = np.sort(rng.choice(members, size=shot, replace=False))
 
-    def task_indices(self, task: int, labels: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
+    def task_indices(
+        self, task: int, labels: Sequence[int] | np.ndarray | None = None
+    ) -> np.ndarray:
         """Training indices of session ``task``: all for the base session, ``shot`` per class
         after. With explicit ``labels`` (test data) nothing is subsampled."""
         if labels is not None or task == 0:
