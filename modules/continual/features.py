@@ -77,3 +77,18 @@ def minilm_encoder(device: str = "cpu") -> Encoder:
         return model.encode(list(texts), convert_to_tensor=True, show_progress_bar=False)
 
     return encode
+
+
+def hashed_words_encoder(dim: int = 64) -> Encoder:
+    """A cheap deterministic text encoder (hashed bag of words, L2-normalized): no model, for
+    tests and smoke runs only."""
+
+    def encode(texts: Sequence[Any]) -> torch.Tensor:
+        out = torch.zeros(len(texts), dim)
+        for row, text in enumerate(texts):
+            for word in str(text).split():
+                digest = hashlib.md5(word.encode("utf-8")).digest()
+                out[row, int.from_bytes(digest[:4], "little") % dim] += 1.0
+        return torch.nn.functional.normalize(out, dim=-1)
+
+    return encode
