@@ -163,3 +163,17 @@ class MiniLMFeatures(nn.Module):
         device = next(self.model.parameters()).device
         batch = {k: v.to(device) for k, v in batch.items()}
         return self.model(batch)["sentence_embedding"]
+
+
+class HashedWordsFeatures(nn.Module):
+    """:func:`hashed_words_encoder` followed by a trainable linear map: a cheap trainable text
+    "backbone" for tests and smoke runs only."""
+
+    def __init__(self, dim: int = 64) -> None:
+        super().__init__()
+        self.feature_dim = dim
+        self.hash = hashed_words_encoder(dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, texts: Sequence[str]) -> torch.Tensor:
+        return self.proj(self.hash(texts))

@@ -9,16 +9,20 @@ the last task goes to ``artifact_dir/per_example`` (metric ``cl/acc``), and an a
 plot to ``artifact_dir/accuracy_over_tasks.png``.
 
 Config read: ``scenario`` (``data``: a :mod:`modules.continual.datasets` loader; ``encoder``: a
-frozen encoder factory; ``encoder_name``; ``cache_dir``) and ``method`` (a
-:mod:`modules.continual.sequence` adapter; ``_partial_`` ones get ``feature_dim`` and ``seed``).
+frozen encoder factory; ``encoder_name``; ``cache_dir``; ``trainable_encoder``: the backbone as a
+module, for methods that train it) and ``method`` (a :mod:`modules.continual.sequence` or
+:mod:`modules.continual.trainable` class; ``_partial_`` ones get ``feature_dim``, ``seed``, the
+``encoder`` when they train it (``needs_inputs``) and ``num_tasks`` when they take it).
 
-Not yet here: trainable-backbone methods (finetune, joint, SLCA's slow learner), the image
-backbone, and resuming a sequence from a checkpoint (a retried trial starts the sequence over).
+The metrics are computed for the whole sequence first and then replayed through a ``Trainer``
+(one epoch per task), so Tune and MLflow get one report per task, at the end of the trial. Not
+yet here: resuming a sequence from a checkpoint (a retried trial starts the sequence over).
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -62,16 +66,27 @@ class ContinualTask:
     def run(self, cfg: DictConfig, ctx: RunContext) -> dict[str, float]:
         from hydra.utils import instantiate
 
-        sc = cfg.scenario
-        data = instantiate(sc.data, seed=int(cfg.seed))
-        encoder_factory = instantiate(sc.encoder)
-        encode = _lazy(encoder_factory)
-        name, cache = str(sc.encoder_name), str(sc.cache_dir)
-        x_tr = cached_features(cache, name, data.x_train, encode)
-        x_te = cached_features(cache, name, data.x_test, encode)
+        sc, seed = cfg.scenario, int(cfg.seed)
+        data = instantiate(sc.data, seed=seed)
         method = instantiate(cfg.method)
+        build = method.func if isinstance(method, functools.partial) else type(method)
+        if getattr(build, "needs_inputs", False):
+            # the backbone trains: raw inputs, a fresh pretrained encoder per trial
+            encoder = instantiate(sc.trainable_encoder)
+            x_tr, x_te = _inputs(data.x_train), _inputs(data.x_test)
+            dim = int(encoder.feature_dim)
+            extra = {"encoder": encoder}
+        else:
+            encode = _lazy(instantiate(sc.encoder))
+            name, cache = str(sc.encoder_name), str(sc.cache_dir)
+            x_tr = cached_features(cache, name, data.x_train, encode)
+            x_te = cached_features(cache, name, data.x_test, encode)
+            dim, extra = int(x_tr.shape[1]), {}
         if isinstance(method, functools.partial):
-            method = method(feature_dim=int(x_tr.shape[1]), seed=int(cfg.seed))
+            extra.update(feature_dim=dim, seed=seed)
+            if "num_tasks" in inspect.signature(method.func).parameters:
+                extra["num_tasks"] = data.scenario.num_tasks
+            method = method(**extra)
         metrics, matrix, pred = self.sequence(method, data, x_tr, x_te)
         self.report(cfg, ctx, matrix, metrics["_per_task"])
         test_pos = data.scenario.remap(data.y_test)
@@ -107,6 +122,11 @@ class ContinualTask:
             callbacks=[*ctx.callbacks, *extra_callbacks(cfg)],
         )
         trainer.fit(SequenceModule(per_task))
+
+
+def _inputs(x: Any) -> Any:
+    """Arrays become tensors (images); lists (texts) stay lists."""
+    return torch.as_tensor(x) if isinstance(x, np.ndarray) else list(x)
 
 
 def _lazy(factory: Any):

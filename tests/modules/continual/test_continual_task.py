@@ -91,3 +91,28 @@ def test_split_mnist_scenario_config_builds(tmp_path: Path) -> None:
     data = instantiate(cfg.scenario.data, seed=2)
     assert data.modality == "image" and data.scenario.num_tasks == 5
     assert callable(instantiate(cfg.scenario.encoder))  # a factory: nothing loaded yet
+
+
+@pytest.mark.parametrize(
+    ("method", "extra"),
+    [
+        ("finetune", []),
+        ("joint", []),
+        ("slca_no_slow", ["method.ca_samples_per_class=8", "method.ca_epochs=1"]),
+    ],
+)
+def test_trainable_methods_through_the_task(method: str, extra: list[str], tmp_path: Path) -> None:
+    from modules.continual.task import ContinualTask
+
+    cfg = _config(
+        "cl_baselines",
+        tmp_path,
+        f"method={method}",
+        "scenario.trainable_encoder._target_=modules.continual.features.HashedWordsFeatures",
+        "~scenario.trainable_encoder.max_length",
+        *extra,
+    )
+    recorder = Recorder()
+    metrics = ContinualTask().run(cfg, RunContext(callbacks=[recorder], artifact_dir=tmp_path))
+    assert len(recorder.seen) == 10 and 0.0 <= metrics["cl/acc"] <= 1.0
+    assert not list((tmp_path / "cache").glob("**/*.pt"))  # no frozen features cached
