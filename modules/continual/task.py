@@ -56,8 +56,8 @@ class SequenceModule(L.LightningModule):
         for key, value in metrics.items():
             self.log(f"cl/{key}", float(value), on_step=False, on_epoch=True)
 
-    def configure_optimizers(self) -> None:
-        return None
+    def configure_optimizers(self) -> list:
+        return []  # nothing to optimize: the metrics are replayed
 
 
 class ContinualTask:
