@@ -76,13 +76,15 @@ def cached_features(
         return features
 
 
-def minilm_encoder(device: str = "cpu") -> Encoder:
-    """An encoder of texts with the bundled all-MiniLM-L6-v2 (sentence-transformers)."""
+def minilm_encoder(max_length: int = 128, device: str = "cpu") -> Encoder:
+    """An encoder of texts with the bundled all-MiniLM-L6-v2 (sentence-transformers), texts
+    truncated to ``max_length`` tokens (the cost is linear in it; the model's own limit is 256)."""
     from sentence_transformers import SentenceTransformer
 
     from modules.embedding.bundled import minilm_l6
 
     model = SentenceTransformer(minilm_l6(), device=device)
+    model.max_seq_length = max_length
 
     def encode(texts: Sequence[Any]) -> torch.Tensor:
         return model.encode(list(texts), convert_to_tensor=True, show_progress_bar=False)
@@ -90,14 +92,14 @@ def minilm_encoder(device: str = "cpu") -> Encoder:
     return encode
 
 
-def hashed_words_encoder(dim: int = 64) -> Encoder:
-    """A cheap deterministic text encoder (hashed bag of words, L2-normalized): no model, for
-    tests and smoke runs only."""
+def hashed_words_encoder(dim: int = 64, max_length: int | None = None) -> Encoder:
+    """A cheap deterministic text encoder (hashed bag of the first ``max_length`` words,
+    L2-normalized): no model, for tests and smoke runs only."""
 
     def encode(texts: Sequence[Any]) -> torch.Tensor:
         out = torch.zeros(len(texts), dim)
         for row, text in enumerate(texts):
-            for word in str(text).split():
+            for word in str(text).split()[:max_length]:
                 digest = hashlib.md5(word.encode("utf-8")).digest()
                 out[row, int.from_bytes(digest[:4], "little") % dim] += 1.0
         return torch.nn.functional.normalize(out, dim=-1)
