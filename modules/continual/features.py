@@ -20,6 +20,8 @@ SLCA's alignment-only ablation with a frozen backbone), computed once and cached
 from __future__ import annotations
 
 import hashlib
+import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -65,10 +67,18 @@ def cached_features(
     with FileLock(str(path) + ".lock"):
         if path.exists():
             return torch.load(path, weights_only=True)
-        parts = [
-            encode(inputs[start : start + batch_size]).detach().float().cpu()
-            for start in range(0, len(inputs), batch_size)
-        ]
+        parts, started = [], time.monotonic()
+        for start in range(0, len(inputs), batch_size):
+            parts.append(encode(inputs[start : start + batch_size]).detach().float().cpu())
+            done = min(start + batch_size, len(inputs))
+            if done == len(inputs) or len(parts) % 10 == 0:
+                elapsed = time.monotonic() - started
+                eta = elapsed / done * (len(inputs) - done)
+                print(
+                    f"[features] {backbone_name}: {done}/{len(inputs)} in {elapsed:.0f} s, "
+                    f"ETA {eta:.0f} s",
+                    file=sys.stderr,
+                )
         features = torch.cat(parts)
         partial = path.with_suffix(".partial")
         torch.save(features, partial)
