@@ -5,8 +5,9 @@ Reporting goes through the sweep's Lightning callbacks (``ctx.callbacks`` report
 epoch end), so the sequence runs inside a ``Trainer`` whose epoch ``t`` is task ``t``:
 :class:`SequenceModule` learns and evaluates one task per epoch and logs the metrics of
 :func:`~modules.continual.sequence.run_sequence`. Per-example correctness on the test set after
-the last task goes to ``artifact_dir/per_example`` (metric ``cl/acc``), and an accuracy-over-tasks
-plot to ``artifact_dir/accuracy_over_tasks.png``.
+the last task goes to ``artifact_dir/per_example`` (metric ``cl/acc``), the accuracy matrix to
+``artifact_dir/accuracy_matrix.csv`` and an accuracy-over-tasks plot to
+``artifact_dir/accuracy_over_tasks.png``.
 
 Config read: ``scenario`` (``data``: a :mod:`modules.continual.datasets` loader; ``encoder``: a
 frozen encoder factory; ``encoder_name``; ``cache_dir``; ``trainable_encoder``: the backbone as a
@@ -92,6 +93,7 @@ class ContinualTask:
         test_pos = data.scenario.remap(data.y_test)
         write_scores(ctx.artifact_dir, test_pos, pred)
         plot_accuracy(matrix, Path(ctx.artifact_dir) / "accuracy_over_tasks.png")
+        write_matrix(matrix, Path(ctx.artifact_dir) / "accuracy_matrix.csv")
         return {f"cl/{k}": float(v) for k, v in metrics.items() if k != "_per_task"}
 
     @staticmethod
@@ -149,6 +151,18 @@ def write_scores(folder: Path, targets: np.ndarray, predictions: np.ndarray) -> 
     correct = (np.asarray(predictions) == np.asarray(targets)).astype(float)
     frame = pd.DataFrame({"example_id": np.arange(len(correct)), "score": correct})
     write_per_example([EvalResult("cl/acc", float(correct.mean()), per_example=frame)], folder)
+
+
+def write_matrix(matrix: AccuracyMatrix, path: Path) -> None:
+    """The accuracy matrix as CSV: row ``after_task_i``, column ``task_j`` (empty: not seen)."""
+    n = matrix.matrix.shape[0]
+    frame = pd.DataFrame(
+        matrix.matrix,
+        index=[f"after_task_{i}" for i in range(n)],
+        columns=[f"task_{j}" for j in range(n)],
+    )
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path)
 
 
 def plot_accuracy(matrix: AccuracyMatrix, path: Path) -> None:

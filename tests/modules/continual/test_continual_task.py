@@ -66,6 +66,11 @@ def test_continual_task_reports_every_task(method: str, tmp_path: Path) -> None:
     assert 0.0 <= metrics["cl/acc"] <= 1.0 and "cl/forgetting" in metrics
     assert (tmp_path / "art" / "per_example" / "index.json").exists()
     assert (tmp_path / "art" / "accuracy_over_tasks.png").exists()
+    import pandas as pd
+
+    frame = pd.read_csv(tmp_path / "art" / "accuracy_matrix.csv", index_col=0)
+    assert frame.shape == (10, 10) and frame.iloc[0, 1:].isna().all()
+    assert frame.iloc[9, 9] == pytest.approx(metrics["cl/acc/task_9"])
     assert list((tmp_path / "cache" / "continual").glob("cl-hashed-*.pt"))
 
 
