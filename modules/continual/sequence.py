@@ -1,0 +1,145 @@
+"""Run a continual method over a scenario's task sequence on frozen (cached) features, filling the
+accuracy matrix after every task.
+
+Methods see targets as positions in the scenario's class order (one head; no task id at test
+time) through a two-call protocol: ``learn_task(task, features, targets)`` and ``predict(features)``.
+Adapters here: :class:`NMCMethod` (Janson et al., 2022), :class:`TEENMethod` (Wang et al., NeurIPS
+2023; ``alpha=0`` is the uncalibrated prototype baseline) and :class:`FrozenSLCAMethod` (Zhang et
+al., ICCV 2023, with the backbone frozen: per-task head blocks + classifier alignment only).
+Trainable-backbone methods (:mod:`modules.continual.trainable`) run through the same loop with
+raw inputs (a tensor, an array or a list of texts) in place of the features.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from modules.continual.metrics import AccuracyMatrix, base_new_accuracy, task_accuracies
+from modules.continual.nmc import NearestMeanClassifier
+from modules.continual.scenarios import ClassIncrementalScenario
+from modules.continual.slca import SLCALearner
+from modules.continual.teen import calibrate_prototypes
+from modules.continual.trainable import take
+
+
+class ContinualMethod(Protocol):
+    def learn_task(self, task: int, features: torch.Tensor, targets: torch.Tensor) -> None: ...
+
+    def predict(self, features: torch.Tensor) -> torch.Tensor: ...
+
+
+class NMCMethod:
+    """Nearest class mean of L2-normalized frozen features; no training."""
+
+    def __init__(self, metric: str = "euclidean") -> None:
+        self.nmc = NearestMeanClassifier(metric=metric)
+
+    def learn_task(self, task: int, features: torch.Tensor, targets: torch.Tensor) -> None:
+        self.nmc.update(features, targets)
+
+    def predict(self, features: torch.Tensor) -> torch.Tensor:
+        return self.nmc.predict(features)
+
+
+class TEENMethod:
+    """Cosine prototype classifier; prototypes of classes after the base session are calibrated
+    towards the base prototypes (``alpha``, ``tau``)."""
+
+    def __init__(self, alpha: float = 0.5, tau: float = 16.0) -> None:
+        self.alpha, self.tau = alpha, tau
+        self.classes: list[int] = []
+        self.prototypes: list[torch.Tensor] = []
+        self.num_base = 0
+
+    def learn_task(self, task: int, features: torch.Tensor, targets: torch.Tensor) -> None:
+        x = F.normalize(features.float(), dim=-1)
+        classes = torch.unique(targets).tolist()
+        protos = torch.stack([x[targets == c].mean(0) for c in classes])
+        if task == 0:
+            self.num_base = len(classes)
+        else:
+            base = torch.stack(self.prototypes[: self.num_base])
+            protos = calibrate_prototypes(protos, base, self.alpha, self.tau)
+        self.classes += classes
+        self.prototypes += list(protos)
+
+    def predict(self, features: torch.Tensor) -> torch.Tensor:
+        protos = F.normalize(torch.stack(self.prototypes), dim=-1)
+        index = (F.normalize(features.float(), dim=-1) @ protos.T).argmax(dim=1)
+        return torch.as_tensor(self.classes)[index]
+
+
+class FrozenSLCAMethod:
+    """SLCA on frozen features: a head block per task trained on the task's logits (SGD), then
+    the class Gaussians and, from the second task on, classifier alignment."""
+
+    def __init__(
+        self,
+        feature_dim: int,
+        epochs: int = 5,
+        batch_size: int = 32,
+        seed: int = 0,
+        **learner_args,
+    ) -> None:
+        self.learner = SLCALearner(nn.Identity(), feature_dim, seed=seed, **learner_args)
+        self.epochs, self.batch_size = epochs, batch_size
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def learn_task(self, task: int, features: torch.Tensor, targets: torch.Tensor) -> None:
+        x = features.float()
+        self.learner.begin_task(len(torch.unique(targets)))
+        for _ in range(self.epochs):
+            order = torch.randperm(len(targets), generator=self.generator)
+            for start in range(0, len(order), self.batch_size):
+                batch = order[start : start + self.batch_size]
+                self.learner.train_step(x[batch], targets[batch])
+        self.learner.end_task(x, targets, task)
+
+    def predict(self, features: torch.Tensor) -> torch.Tensor:
+        return self.learner.predict(features.float())
+
+
+def run_sequence(
+    method: ContinualMethod,
+    scenario: ClassIncrementalScenario,
+    train_features: Any,
+    y_train: np.ndarray,
+    test_features: Any,
+    y_test: np.ndarray,
+    on_task_end: Callable[[int, dict[str, float]], None] | None = None,
+) -> tuple[dict[str, float], AccuracyMatrix, np.ndarray]:
+    """Train ``method`` task by task; after each, evaluate on the test data of every seen task.
+
+    Returns the last step's metrics (``acc``, ``avg_inc_acc``, ``forgetting``, per-task
+    accuracies, and ``base_acc``/``new_acc``/``hm_acc`` with the first task as the base), the
+    accuracy matrix, and the final predictions on the test set (class positions) for per-example
+    scores. ``on_task_end(step, metrics)`` is called after every task (for per-task reporting).
+    """
+    train_pos = torch.as_tensor(scenario.remap(y_train))
+    test_pos = scenario.remap(y_test)
+    positions = [
+        list(range(scenario.known_classes(t), scenario.known_classes(t) + n))
+        for t, n in enumerate(scenario.task_sizes())
+    ]
+    sizes = [int(np.isin(test_pos, p).sum()) for p in positions]
+    matrix = AccuracyMatrix(scenario.num_tasks, sizes)
+    metrics: dict[str, float] = {}
+    pred = np.zeros(0, dtype=np.int64)
+    for t in range(scenario.num_tasks):
+        idx = torch.as_tensor(scenario.task_indices(t))
+        method.learn_task(t, take(train_features, idx), train_pos[idx])
+        seen = np.flatnonzero(test_pos < scenario.known_classes(t) + len(positions[t]))
+        pred = method.predict(take(test_features, seen)).numpy()
+        matrix.record(t, task_accuracies(test_pos[seen], pred, positions[: t + 1]))
+        metrics = matrix.summary(t)
+        metrics.update(base_new_accuracy(test_pos[seen], pred, positions[0]))
+        metrics["task"] = float(t)
+        if on_task_end is not None:
+            on_task_end(t, metrics)
+    return metrics, matrix, pred

@@ -1,0 +1,281 @@
+"""SLCA: Slow Learner with Classifier Alignment (Zhang, Wang, Kang, Chen & Wei, ICCV 2023,
+"SLCA: Slow Learner with Classifier Alignment for Continual Learning on a Pre-trained Model";
+official code GengDavid/SLCA).
+
+- Slow learner: the backbone trains at ``0.01 ×`` the head's learning rate (SGD, momentum 0.9; the
+  paper's head lr 0.01) — :func:`slca_param_groups`, :func:`make_optimizer`.
+- A new head block per task (:class:`TaskHead`), trained on the current task's logits only
+  (:func:`current_task_loss`: cross-entropy over the current block, targets shifted by the number
+  of known classes).
+- After each task, each new class's feature mean and covariance (+ a small ridge, 1e-4 as in the
+  official code) from its training data (:class:`ClassGaussians`).
+- Classifier alignment from the second task on: features for every seen class are sampled from its
+  Gaussian and all head blocks are trained on them for a few epochs with logit normalization
+  (:func:`normalized_logits`: logits divided by the mean of the per-task-block L2 norms, then by a
+  temperature of 0.1) — :func:`align_classifier`.
+
+Ablations (:class:`SLCALearner`): ``slow_learner=False`` trains the backbone at the head's rate
+(sequential fine-tuning), ``alignment=False`` skips classifier alignment.
+
+Labels here are positions in the scenario's class order (``ClassIncrementalScenario.remap``), so
+the block of task ``t`` owns outputs ``[known_t, known_t + size_t)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class TaskHead(nn.Module):
+    """A linear block per task over shared features; the logits of all blocks, concatenated."""
+
+    def __init__(self, feature_dim: int) -> None:
+        super().__init__()
+        self.feature_dim = feature_dim
+        self.blocks = nn.ModuleList()
+
+    @property
+    def task_sizes(self) -> list[int]:
+        return [block.out_features for block in self.blocks]
+
+    @property
+    def num_classes(self) -> int:
+        return sum(self.task_sizes)
+
+    def add_task(self, num_classes: int) -> nn.Linear:
+        """Append (and return) a new block of ``num_classes`` outputs."""
+        device = self.blocks[0].weight.device if len(self.blocks) else None
+        block = nn.Linear(self.feature_dim, num_classes, device=device)
+        self.blocks.append(block)
+        return block
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return torch.cat([block(features) for block in self.blocks], dim=-1)
+
+
+def slca_param_groups(
+    backbone: nn.Module | None,
+    head: nn.Module,
+    head_lr: float = 0.01,
+    backbone_lr_scale: float = 0.01,
+    slow_learner: bool = True,
+) -> list[dict]:
+    """Optimizer parameter groups: the head at ``head_lr``; the backbone at ``backbone_lr_scale ×
+    head_lr`` (the slow learner) or at ``head_lr`` when ``slow_learner`` is off. A frozen backbone
+    (no trainable parameters, or a scale of 0) gets no group."""
+    groups = [{"params": [p for p in head.parameters() if p.requires_grad], "lr": head_lr}]
+    scale = backbone_lr_scale if slow_learner else 1.0
+    if backbone is not None and scale > 0:
+        params = [p for p in backbone.parameters() if p.requires_grad]
+        if params:
+            groups.insert(0, {"params": params, "lr": head_lr * scale})
+    return groups
+
+
+def make_optimizer(
+    backbone: nn.Module | None,
+    head: nn.Module,
+    head_lr: float = 0.01,
+    backbone_lr_scale: float = 0.01,
+    slow_learner: bool = True,
+    momentum: float = 0.9,
+    weight_decay: float = 5e-4,
+) -> torch.optim.SGD:
+    """SGD with momentum over :func:`slca_param_groups` (weight decay 5e-4 as in the official code)."""
+    groups = slca_param_groups(backbone, head, head_lr, backbone_lr_scale, slow_learner)
+    return torch.optim.SGD(groups, lr=head_lr, momentum=momentum, weight_decay=weight_decay)
+
+
+def current_task_loss(logits: torch.Tensor, targets: torch.Tensor, known: int) -> torch.Tensor:
+    """Cross-entropy over the current task's block only: ``logits[:, known:]`` vs ``targets -
+    known`` (targets are positions in the class order, all ``>= known``)."""
+    return F.cross_entropy(logits[:, known:], targets - known)
+
+
+class ClassGaussians:
+    """Per-class feature mean and covariance (+ ridge · I), and sampling from them."""
+
+    def __init__(self, ridge: float = 1e-4) -> None:
+        self.ridge = ridge
+        self.means: dict[int, torch.Tensor] = {}
+        self.covs: dict[int, torch.Tensor] = {}
+
+    @property
+    def classes(self) -> list[int]:
+        return sorted(self.means)
+
+    def add(self, features: torch.Tensor, labels: torch.Tensor) -> None:
+        """Store (or overwrite) the statistics of every class in ``labels``."""
+        x = features.detach().to(torch.float64)
+        labels = torch.as_tensor(labels)
+        for c in torch.unique(labels).tolist():
+            rows = x[labels == c]
+            eye = torch.eye(x.shape[1], dtype=x.dtype, device=x.device)
+            cov = torch.cov(rows.T) if len(rows) > 1 else torch.zeros_like(eye)
+            self.means[c] = rows.mean(0)
+            self.covs[c] = cov + self.ridge * eye
+
+    def sample(
+        self,
+        per_class: int,
+        classes: Sequence[int] | None = None,
+        generator: torch.Generator | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``per_class`` draws from each class's Gaussian: (float32 features, int64 labels)."""
+        xs, ys = [], []
+        for c in self.classes if classes is None else classes:
+            mean, cov = self.means[c], self.covs[c]
+            chol = torch.linalg.cholesky(cov)
+            noise = torch.randn(
+                per_class, mean.shape[0], generator=generator, dtype=mean.dtype, device=mean.device
+            )
+            xs.append(mean + noise @ chol.T)
+            ys.append(torch.full((per_class,), c, dtype=torch.long, device=mean.device))
+        return torch.cat(xs).float(), torch.cat(ys)
+
+
+def normalized_logits(
+    logits: torch.Tensor, task_sizes: Sequence[int], temperature: float = 0.1
+) -> torch.Tensor:
+    """Logit normalization of SLCA's alignment: logits divided by the mean over task blocks of
+    each block's L2 norm (per example), then by ``temperature``."""
+    norms = torch.stack(
+        [block.norm(p=2, dim=-1) + 1e-7 for block in logits.split(list(task_sizes), dim=-1)],
+        dim=-1,
+    )
+    return logits / norms.mean(dim=-1, keepdim=True) / temperature
+
+
+def alignment_loss(
+    head: TaskHead, features: torch.Tensor, labels: torch.Tensor, temperature: float | None = 0.1
+) -> torch.Tensor:
+    """Cross-entropy of the head on (sampled) features, logit-normalized unless ``temperature``
+    is None."""
+    logits = head(features)
+    if temperature is not None:
+        logits = normalized_logits(logits, head.task_sizes, temperature)
+    return F.cross_entropy(logits, labels)
+
+
+def align_classifier(
+    head: TaskHead,
+    gaussians: ClassGaussians,
+    samples_per_class: int = 256,
+    epochs: int = 5,
+    lr: float = 0.01,
+    batch_size: int = 128,
+    temperature: float | None = 0.1,
+    seed: int = 0,
+    momentum: float = 0.9,
+    weight_decay: float = 5e-4,
+) -> list[float]:
+    """Classifier alignment: each epoch draws ``samples_per_class`` features for every seen class
+    and trains all head blocks on them (SGD, cosine schedule). Returns the mean loss per epoch."""
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.SGD(
+        head.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay
+    )
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(epochs, 1))
+    device = next(head.parameters()).device
+    history: list[float] = []
+    head.train()
+    for _ in range(epochs):
+        x, y = gaussians.sample(samples_per_class, generator=generator)
+        order = torch.randperm(len(y), generator=generator)
+        x, y = x[order].to(device), y[order].to(device)
+        total = 0.0
+        for start in range(0, len(y), batch_size):
+            xb, yb = x[start : start + batch_size], y[start : start + batch_size]
+            loss = alignment_loss(head, xb, yb, temperature)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(yb)
+        schedule.step()
+        history.append(total / len(y))
+    return history
+
+
+class SLCALearner:
+    """SLCA over a task sequence: ``encoder`` maps inputs to features (a trainable backbone, or
+    the identity on cached features of a frozen one).
+
+    Per task: :meth:`begin_task` adds a head block; :meth:`train_step` is one slow-learner step;
+    :meth:`end_task` stores the new classes' Gaussians and, from the second task on, aligns the
+    classifier (unless ``alignment`` is off).
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        feature_dim: int,
+        head_lr: float = 0.01,
+        backbone_lr_scale: float = 0.01,
+        slow_learner: bool = True,
+        alignment: bool = True,
+        ca_epochs: int = 5,
+        ca_samples_per_class: int = 256,
+        ca_lr: float = 0.01,
+        ca_temperature: float | None = 0.1,
+        ridge: float = 1e-4,
+        seed: int = 0,
+    ) -> None:
+        self.encoder = encoder
+        self.head = TaskHead(feature_dim)
+        self.head_lr, self.backbone_lr_scale = head_lr, backbone_lr_scale
+        self.slow_learner, self.alignment = slow_learner, alignment
+        self.ca = {
+            "epochs": ca_epochs,
+            "samples_per_class": ca_samples_per_class,
+            "lr": ca_lr,
+            "temperature": ca_temperature,
+        }
+        self.gaussians = ClassGaussians(ridge)
+        self.seed = seed
+        self.known = 0
+        self.optimizer: torch.optim.Optimizer | None = None
+
+    def begin_task(self, num_classes: int) -> torch.optim.Optimizer:
+        """Add a head block for the new task's classes and a fresh optimizer."""
+        self.known = self.head.num_classes
+        self.head.add_task(num_classes)
+        self.optimizer = make_optimizer(
+            self.encoder, self.head, self.head_lr, self.backbone_lr_scale, self.slow_learner
+        )
+        return self.optimizer
+
+    def train_step(self, inputs: torch.Tensor, targets: torch.Tensor) -> float:
+        """One SGD step on the current task's logits; returns the loss."""
+        assert self.optimizer is not None, "call begin_task() first"
+        self.encoder.train()
+        self.head.train()
+        loss = current_task_loss(self.head(self.encoder(inputs)), targets, self.known)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        return float(loss.detach())
+
+    @torch.no_grad()
+    def features(self, batches: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Encoder features (eval mode) of a sequence of input batches, concatenated."""
+        self.encoder.eval()
+        return torch.cat([self.encoder(b) for b in batches])
+
+    def end_task(self, features: torch.Tensor, targets: torch.Tensor, task: int) -> list[float]:
+        """Store the Gaussians of the task's classes (from their training ``features``), then
+        align the classifier from the second task on. Returns the alignment losses per epoch."""
+        self.gaussians.add(features, targets)
+        if not self.alignment or task == 0:
+            return []
+        return align_classifier(self.head, self.gaussians, seed=self.seed + task, **self.ca)
+
+    @torch.no_grad()
+    def predict(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Class positions (argmax over all seen classes' logits)."""
+        self.encoder.eval()
+        self.head.eval()
+        return self.head(self.encoder(inputs)).argmax(dim=1)
