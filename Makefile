@@ -30,7 +30,7 @@ sweep: setup
 	$(PY) sweep.py +experiment=$(STUDY)
 
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=25
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow"

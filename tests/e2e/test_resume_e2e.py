@@ -16,7 +16,8 @@ from tests.conftest import ROOT, run_sweep_cli
 from tests.e2e.mlflow_store import metric_steps, sweep_runs
 
 pytestmark = pytest.mark.slow
-ARGS = ["+experiment=smoke", "trainer.max_epochs=4", "sweep.max_concurrent=1", "sweep.name=resumable"]
+ARGS = ["+experiment=smoke", "trainer.max_epochs=4", "sweep.max_concurrent=1", "sweep.name=resumable",
+        "sweep.seeds=[0]"]
 
 
 def _kill_tree(process: subprocess.Popen) -> None:
@@ -41,12 +42,12 @@ def test_killed_sweep_resumes_without_rerunning_finished_trials(short_tmp):
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     deadline = time.monotonic() + 300
-    while len(_finished(short_tmp)) < 2 and time.monotonic() < deadline and driver.poll() is None:
+    while len(_finished(short_tmp)) < 1 and time.monotonic() < deadline and driver.poll() is None:
         time.sleep(1)
     assert driver.poll() is None, "the sweep ended before it could be interrupted"
     _kill_tree(driver)
     done_before = {c.data.tags["ray.trial_id"]: c.info.run_id for c in _finished(short_tmp)}
-    assert 2 <= len(done_before) < 8
+    assert 1 <= len(done_before) < 4
 
     result = run_sweep_cli(*ARGS, f"paths.output_dir={short_tmp}", "resume=true")
     assert result.returncode == 0, result.stderr[-3000:]
@@ -54,8 +55,8 @@ def test_killed_sweep_resumes_without_rerunning_finished_trials(short_tmp):
     parents, children = sweep_runs(short_tmp, "resumable")
     assert len(parents) == 1, "the resumed sweep reuses its parent run"
     assert parents[0].info.status == "FINISHED"
-    assert len(children) == 8, "exactly one child run per trial"
-    assert len({c.data.tags["ray.trial_id"] for c in children}) == 8
+    assert len(children) == 4, "exactly one child run per trial"
+    assert len({c.data.tags["ray.trial_id"] for c in children}) == 4
     assert all(c.info.status == "FINISHED" for c in children)
     for trial_id, run_id in done_before.items():
         # A finished trial that ran again would have logged its epochs twice.
@@ -64,11 +65,11 @@ def test_killed_sweep_resumes_without_rerunning_finished_trials(short_tmp):
 
 def test_a_new_sweep_with_the_same_name_starts_a_fresh_parent(short_tmp):
     args = ["+experiment=smoke", "trainer.max_epochs=1", "sweep.seeds=[0]", "sweep.name=twice",
-            f"paths.output_dir={short_tmp}"]
+            "sweep.space.model.hidden='choice(16)'", f"paths.output_dir={short_tmp}"]
     assert run_sweep_cli(*args).returncode == 0
     assert run_sweep_cli(*args).returncode == 0
     parents, children = sweep_runs(short_tmp, "twice")
     assert len(parents) == 2
-    assert len(children) == 8
+    assert len(children) == 4
     old_states = [p for p in (short_tmp / "ray").iterdir() if p.name.startswith("twice.")]
     assert len(old_states) == 1, "the earlier sweep's Ray state is kept aside, not mixed in"
