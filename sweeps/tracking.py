@@ -41,11 +41,12 @@ class MLflowTracking(Callback):
         self.base_overrides: list[str] | None = None  # the sweep's plain overrides, set by the runner
         self.trial_artifacts: str | None = None  # <state>/artifacts, where trials write files
         self._runs: dict[str, str] = {}
+        self._last_step: dict[str, int] = {}
         self._client: MlflowClient | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state.update(_client=None, _runs={})
+        state.update(_client=None, _runs={}, _last_step={})
         return state
 
     @property
@@ -101,7 +102,7 @@ class MLflowTracking(Callback):
         self.client.update_run(run_id, status=RunStatus.to_string(RunStatus.RUNNING))
 
     def on_trial_result(self, iteration: int, trials: list[Trial], trial: Trial, result: dict, **info: Any) -> None:
-        step = int(result.get("training_iteration", 0))
+        step = self._step(trial.trial_id, result)
         now = int(time.time() * 1000)
         metrics = [
             Metric(key, float(value), now, step)
@@ -110,6 +111,18 @@ class MLflowTracking(Callback):
         ]
         if metrics:
             self.client.log_batch(self._child_run(trial), metrics=metrics)
+
+    def _step(self, trial_id: str, result: dict) -> int:
+        """The MLflow step: the epoch (1-based) when the report names it (Ray Train reports do, and
+        a retried multi-worker trial restarts Tune's iteration count), else Tune's iteration;
+        never below the trial's last step, so a retry cannot log a step twice."""
+        last = self._last_step.get(trial_id, 0)
+        if "epoch" in result:
+            step = int(result["epoch"]) + 1
+        else:
+            step = max(int(result.get("training_iteration", 0)), last + 1)
+        self._last_step[trial_id] = max(last, step)
+        return step
 
     def on_trial_complete(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         run_id = self._child_run(trial)

@@ -1,4 +1,5 @@
-"""Multi-worker trials through Ray Train on 2 CPU workers: DDP, DeepSpeed ZeRO-2 and ZeRO-3."""
+"""Multi-worker trials through Ray Train on 2 CPU workers: DDP, DeepSpeed ZeRO-2 and ZeRO-3; the
+first trial fails once and is retried from its Ray Train checkpoint."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ def test_ddp_and_deepspeed_trials_train_on_two_cpu_workers(short_tmp):
         "sweep.space.optim.lr='choice(0.01)'", "sweep.space.model.hidden='choice(32)'",
         "sweep.space.strategy='choice(ddp,deepspeed_zero2,deepspeed_zero3)'", "sweep.name=dist",
         f"paths.output_dir={short_tmp}",
+        "+callbacks.fail._target_=modules.callbacks.fault_injection.FailOnce",
+        "+callbacks.fail.epoch=0", f"+callbacks.fail.marker={short_tmp}/failed-once",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     _, children = sweep_runs(short_tmp, "dist")
@@ -23,4 +26,6 @@ def test_ddp_and_deepspeed_trials_train_on_two_cpu_workers(short_tmp):
     for child in children:
         assert child.info.status == "FINISHED", child.data.tags.get("error")
         assert child.data.metrics["val_acc"] > 0.3  # 10 classes: chance is 0.1
-        assert metric_steps(short_tmp, child.info.run_id, "train_loss") == [1, 2]
+        steps = metric_steps(short_tmp, child.info.run_id, "val_acc")
+        assert steps == sorted(set(steps)) and steps[-1] == 3, steps  # 2 epochs + final, no step twice
+    assert (short_tmp / "failed-once").exists(), "the injected failure happened (and was retried)"
