@@ -106,7 +106,41 @@ def _batched(statistic: str) -> Callable[[np.ndarray, np.ndarray | None], np.nda
                 return stats.pearsonr(ranks, target_ranks, axis=-1).statistic
 
         return spearman
+    if statistic == "v_measure":
+        return _v_measure_batched
     return None
+
+
+def _entropy(counts: np.ndarray) -> np.ndarray:
+    """Shannon entropy (nats) of count vectors along the last axis."""
+    total = counts.sum(axis=-1, keepdims=True)
+    p = np.where(counts > 0, counts / np.maximum(total, 1), 1.0)
+    return -(np.where(counts > 0, p * np.log(p), 0.0)).sum(axis=-1)
+
+
+def _v_measure_batched(values: np.ndarray, target: np.ndarray | None) -> np.ndarray:
+    """V-measure (Rosenberg & Hirschberg, 2007) of each row of ``values`` against ``target``.
+
+    The same quantity as scikit-learn's ``v_measure_score`` (a test checks it), from contingency
+    counts with ``np.bincount``: scikit-learn's per-call validation made the permutation test over
+    clustering assignments cost ~9 s per design pair and seed; this batched form is ~100x faster.
+    """
+    rows = np.atleast_2d(np.asarray(values))
+    _, t = np.unique(np.asarray(target), return_inverse=True)
+    _, c = np.unique(rows, return_inverse=True)
+    c = c.reshape(rows.shape)
+    n_t, n_c = int(t.max()) + 1, int(c.max()) + 1
+    offsets = np.arange(rows.shape[0])[:, None] * (n_t * n_c)
+    flat = np.bincount((offsets + t[None, :] * n_c + c).ravel(), minlength=rows.shape[0] * n_t * n_c)
+    table = flat.reshape(rows.shape[0], n_t, n_c).astype(float)
+    h_t, h_c = _entropy(table.sum(axis=2)), _entropy(table.sum(axis=1))
+    h_joint = _entropy(table.reshape(rows.shape[0], -1))
+    mutual = h_t + h_c - h_joint
+    homogeneity = np.where(h_t > 0, mutual / np.where(h_t > 0, h_t, 1), 1.0)
+    completeness = np.where(h_c > 0, mutual / np.where(h_c > 0, h_c, 1), 1.0)
+    total = homogeneity + completeness
+    result = np.where(total > 0, 2 * homogeneity * completeness / np.where(total > 0, total, 1), 0.0)
+    return result if np.ndim(values) > 1 else result[0]
 
 
 def permutation_test(

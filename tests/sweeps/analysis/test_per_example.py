@@ -117,3 +117,17 @@ def test_stratified_over_seeds_and_alignment():
         )
         is None
     )
+
+
+def test_batched_v_measure_equals_scikit_learn():
+    import numpy as np
+    from sklearn.metrics import v_measure_score
+
+    from sweeps.analysis.per_example import _v_measure_batched
+
+    rng = np.random.default_rng(1)
+    target = rng.integers(0, 7, 60)
+    rows = rng.integers(0, 5, (20, 60))
+    expected = [v_measure_score(target, row) for row in rows]
+    assert np.allclose(_v_measure_batched(rows, target), expected, atol=1e-12)
+    assert _v_measure_batched(target, target) == pytest.approx(1.0)
