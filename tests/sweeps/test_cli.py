@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -76,13 +75,12 @@ def test_bad_input_fails_with_one_line_and_exit_2_before_ray(args, message, shor
 
 
 def test_the_command_exits_2_with_one_line_on_bad_input(short_tmp):
-    started = time.monotonic()
     result = run_sweep_cli("+experiment=smoke", f"paths.output_dir={short_tmp}", "optim.lrr=0.1", timeout=120)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "error: Could not override 'optim.lrr'. To append to your config use +optim.lrr=0.1"
     ]
-    assert time.monotonic() - started < 60
+    assert not (short_tmp / "ray_tmp").exists(), "Ray must not start on bad input"
 
 
 def test_plan_rejects_unknown_key_in_preset_space(tmp_path):
