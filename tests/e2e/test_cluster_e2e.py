@@ -56,7 +56,8 @@ def test_sweep_as_ray_job_on_two_nodes_resumes_after_its_driver_is_killed(short_
         entrypoint = [
             sys.executable, str(ROOT / "sweep.py"), "+experiment=smoke", "cluster=address",
             "tracking=server", f"tracking.uri={tracking_uri}", f"storage.path={short_tmp}/shared",
-            "resume=auto", f"sweep.name={NAME}", "trainer.max_epochs=25", "sweep.max_concurrent=1",
+            "resume=auto", f"sweep.name={NAME}", "trainer.max_epochs=10", "sweep.max_concurrent=1",
+            "sweep.seeds=[0]",
             f"paths.output_dir={short_tmp}/driver", "sweep.verbose=0",
         ]
         client = MlflowClient(tracking_uri)
@@ -69,7 +70,7 @@ def test_sweep_as_ray_job_on_two_nodes_resumes_after_its_driver_is_killed(short_
             os.kill(pid, signal.SIGKILL)
         finished = {c.data.tags["ray.trial_id"]: c.info.run_id for c in _children(client)
                     if c.info.status == "FINISHED"}
-        assert 1 <= len(finished) < 8
+        assert 1 <= len(finished) < 4
 
         _submit(dashboard, entrypoint, "second")
         deadline = time.monotonic() + 600
@@ -79,10 +80,10 @@ def test_sweep_as_ray_job_on_two_nodes_resumes_after_its_driver_is_killed(short_
         assert _job_status(dashboard, "second") == "SUCCEEDED"
 
         children = _children(client)
-        assert len(children) == 8 and all(c.info.status == "FINISHED" for c in children)
+        assert len(children) == 4 and all(c.info.status == "FINISHED" for c in children)
         parents = [r for r in client.search_runs([client.get_experiment_by_name(NAME).experiment_id])
                    if MLFLOW_PARENT_RUN_ID not in r.data.tags]
         assert len(parents) == 1 and parents[0].info.status == "FINISHED"
         for run_id in finished.values():
             steps = sorted(m.step for m in client.get_metric_history(run_id, "train_loss"))
-            assert steps == list(range(1, 26)), "a finished trial ran again"
+            assert steps == list(range(1, 11)), "a finished trial ran again"

@@ -1,5 +1,6 @@
-"""Multi-worker trials through Ray Train on 2 CPU workers: DDP, DeepSpeed ZeRO-2 and ZeRO-3; the
-first trial fails once and is retried from its Ray Train checkpoint."""
+"""Multi-worker trials through Ray Train on 2 CPU workers: DDP and DeepSpeed ZeRO-3 (ZeRO-2 differs
+from ZeRO-3 only in its config, which tests/sweeps checks composes); the first trial fails once
+and is retried from its Ray Train checkpoint."""
 
 from __future__ import annotations
 
@@ -11,18 +12,18 @@ from tests.e2e.mlflow_store import metric_steps, sweep_runs
 pytestmark = pytest.mark.slow
 
 
-def test_ddp_and_deepspeed_trials_train_on_two_cpu_workers(short_tmp):
+def test_ddp_and_deepspeed_zero3_trials_train_on_two_cpu_workers(short_tmp):
     result = run_sweep_cli(
         "+experiment=smoke", "resources.workers=2", "trainer.max_epochs=2", "sweep.seeds=[0]",
         "sweep.space.optim.lr='choice(0.01)'", "sweep.space.model.hidden='choice(32)'",
-        "sweep.space.strategy='choice(ddp,deepspeed_zero2,deepspeed_zero3)'", "sweep.name=dist",
+        "sweep.space.strategy='choice(ddp,deepspeed_zero3)'", "sweep.name=dist",
         f"paths.output_dir={short_tmp}",
         "+callbacks.fail._target_=modules.callbacks.fault_injection.FailOnce",
         "+callbacks.fail.epoch=0", f"+callbacks.fail.marker={short_tmp}/failed-once",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     _, children = sweep_runs(short_tmp, "dist")
-    assert sorted(c.data.params["strategy"] for c in children) == ["ddp", "deepspeed_zero2", "deepspeed_zero3"]
+    assert sorted(c.data.params["strategy"] for c in children) == ["ddp", "deepspeed_zero3"]
     for child in children:
         assert child.info.status == "FINISHED", child.data.tags.get("error")
         assert child.data.metrics["val_acc"] > 0.3  # 10 classes: chance is 0.1
