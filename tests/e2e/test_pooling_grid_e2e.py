@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from mlflow import MlflowClient
 
-from tests.conftest import run_sweep_cli
+from tests.conftest import ROOT, run_sweep_cli
 from tests.e2e.mlflow_store import store_uri, sweep_runs
 
 pytestmark = pytest.mark.slow
@@ -18,6 +18,8 @@ TINY = [
     "data.train_limit=48", "data.dev_limit=8", "data.dev_pairs=24", "backbone.max_length=24",
     "evaluation.sts_pairs=48", "evaluation.retrieval_queries=12", "evaluation.classification_train=40",
     "evaluation.classification_test=20", "evaluation.clustering_docs=40", "evaluation.max_chars=120",
+    # SmolLM2 converted once per checkout (as the embedding unit tests and `make sweep` do), not per run
+    f"backbone.source.cache_dir={ROOT / 'outputs' / 'cache' / 'backbones'}",
 ]
 TASK_SCORES = {"sts/stsb/spearman", "retrieval/stsb/ndcg_at_10", "classification/20ng/accuracy",
                "clustering/20ng/v_measure"}
