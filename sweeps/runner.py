@@ -142,7 +142,6 @@ def _report(plan: SweepPlan, results: tune.ResultGrid, tracking: MLflowTracking)
     return 1 if failed else 0
 
 
-
 def _cook_soups(plan: SweepPlan, tracking: MLflowTracking) -> None:
     """Model soups of the trials' weights when ``sweep.soup`` asks (after the analysis)."""
     choice = str(plan.cfg.sweep.get("soup") or "none")
