@@ -89,3 +89,22 @@ def test_split_per_class_is_disjoint_and_balanced():
     assert len(second) == 6 and not set(first.texts) & set(second.texts)
     with pytest.raises(ValueError, match="has 10 documents"):
         split_per_class(data, 8, 3, seed=0)
+
+
+def test_minilm_caches_its_frozen_layers_without_changing_the_output():
+    from modules.classification.encoders import MiniLMEncoder
+
+    texts = ["the rocket reached orbit", "a car with a v8 engine", "guns and the senate", "orbit"]
+    cached = MiniLMEncoder(max_length=16, train_layers=1, cache_frozen=False).eval()
+    with torch.no_grad():
+        expected = cached(texts)  # the plain path: the whole model
+        assert not cached._frozen
+        cached.cache_frozen = True
+        assert torch.allclose(cached(texts), expected, atol=1e-5)
+        assert torch.allclose(cached(texts[::-1]).flip(0), expected, atol=1e-5)  # other padding
+    assert set(cached._frozen) == set(texts)
+    trained = {n.split(".")[2] for n, p in cached.model.named_parameters() if p.requires_grad}
+    assert trained == {"5"}
+    cached.train()
+    cached(texts[:2]).sum().backward()
+    assert cached.model.encoder.layer[5].output.dense.weight.grad is not None
