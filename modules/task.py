@@ -4,17 +4,26 @@ A task is built from the ``task`` config group (``_target_``) and called once pe
 orchestration (``sweeps/``) hands it the trial's full config and a :class:`RunContext`; the task
 returns its final metrics. Studies that are not a single ``Trainer.fit`` (continual learning over a
 task sequence, staged data selection) ship their own task class and a ``conf/task/<name>.yaml``;
-nothing in ``sweeps/`` changes.
+nothing in ``sweeps/`` changes. A task whose trials fine-tune one architecture from one
+initialization can also save their weights (:func:`save_weights`) and score any weights
+(:class:`EvaluatesWeights`): ``python -m sweeps.soup`` then averages them into model soups.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import torch
 from lightning import Callback
 from omegaconf import DictConfig
+
+WEIGHTS_FILE = "weights.safetensors"
+WEIGHTS_INFO_FILE = "weights.json"
 
 
 @dataclass
@@ -36,6 +45,56 @@ class Task(Protocol):
     """A study's run procedure: ``run(cfg, ctx) -> {metric: value}``."""
 
     def run(self, cfg: DictConfig, ctx: RunContext) -> dict[str, float]: ...
+
+
+class EvaluatesWeights(Protocol):
+    """A task whose trials' weights can be averaged (model soups, ``python -m sweeps.soup``).
+
+    Its trials write their fine-tuned weights with :func:`save_weights`; ``evaluate_weights``
+    scores any weights of the same architecture on the named ``splits`` ("heldout": the data that
+    selects, "test": the data that reports) and returns the same metric names as ``run``, each
+    prefixed by its split (e.g. ``{"heldout/acc": x, "test/acc": y}``).
+    """
+
+    def evaluate_weights(
+        self,
+        cfg: DictConfig,
+        state_dict: dict[str, torch.Tensor],
+        splits: Sequence[str] = ("heldout", "test"),
+    ) -> dict[str, float]: ...
+
+
+def init_fingerprint(state_dict: dict[str, torch.Tensor]) -> str:
+    """A digest of a state dict's names, shapes, dtypes and values (of the initial weights)."""
+    digest = hashlib.sha256()
+    for name in sorted(state_dict):
+        tensor = state_dict[name].detach().cpu().contiguous()
+        digest.update(f"{name}|{tuple(tensor.shape)}|{tensor.dtype}|".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def save_weights(
+    folder: Path, state_dict: dict[str, torch.Tensor], init: str, **info: Any
+) -> None:
+    """Write ``weights.safetensors`` and ``weights.json`` (``init_fingerprint`` + ``info``)."""
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
+    save_file(tensors, str(folder / WEIGHTS_FILE))
+    meta = {"init_fingerprint": init, **info}
+    (folder / WEIGHTS_INFO_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+
+
+def load_weights(folder: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """(state dict, info) as written by :func:`save_weights`."""
+    from safetensors.torch import load_file
+
+    folder = Path(folder)
+    info = json.loads((folder / WEIGHTS_INFO_FILE).read_text())
+    return load_file(str(folder / WEIGHTS_FILE)), info
 
 
 def _as_floats(metrics: dict[str, Any]) -> dict[str, float]:

@@ -25,6 +25,7 @@ from sweeps import storage
 from sweeps.config import compose_config, resolve
 from sweeps.errors import SweepConfigError
 from sweeps.plan import SweepPlan
+from sweeps.soup.cook import CHOICES as SOUP_CHOICES
 from sweeps.space import SEED_KEY, build_param_space, flatten_space, parse_expression
 from sweeps.trial import trial_config
 
@@ -108,6 +109,19 @@ def _check_sweep_settings(cfg: DictConfig) -> None:
         raise SweepConfigError(f"sweep.name must be a non-empty name without '/', got {cfg.sweep.name!r}")
     if int(cfg.sweep.num_samples) < 1:
         raise SweepConfigError(f"sweep.num_samples must be at least 1, got {cfg.sweep.num_samples}")
+    _check_soup(cfg)
+
+
+def _check_soup(cfg: DictConfig) -> None:
+    """``sweep.soup`` names a recipe, and then the task must be able to score weights."""
+    choice = str(cfg.sweep.get("soup") or "none")
+    if choice not in SOUP_CHOICES:
+        raise SweepConfigError(f"sweep.soup must be one of {', '.join(SOUP_CHOICES)}, got {choice!r}")
+    target = str(cfg.task.get("_target_", ""))
+    if choice != "none" and not callable(getattr(_locate(target), "evaluate_weights", None)):
+        raise SweepConfigError(
+            f"sweep.soup={choice}: the task {target} has no evaluate_weights, so it cannot score a soup"
+        )
 
 
 def _check_space_keys(base: list[str], space: dict[str, str]) -> None:

@@ -20,6 +20,7 @@ from sweeps.analysis import report_sweep
 from sweeps.distributed import is_distributed
 from sweeps.plan import SweepPlan
 from sweeps.provenance import git_state, package_versions
+from sweeps.soup import cook_soups
 from sweeps.summary import best_trial, design_summary, format_summary, trials_frame
 from sweeps.tracking import MLflowTracking
 from sweeps.trial import run_trial
@@ -134,8 +135,19 @@ def _report(plan: SweepPlan, results: tune.ResultGrid, tracking: MLflowTracking)
                                plan.cfg.get("analysis"), Path(scratch) / "report"), flush=True)
         except Exception as exc:  # noqa: BLE001 - a failed analysis must not fail a finished sweep
             print(f"analysis failed: {exc!r}", file=sys.stderr)
+    _cook_soups(plan, tracking)
     failed = int((trials["status"] == "failed").sum())
     if failed:
         print(f"{failed} trial(s) failed; see their child runs' 'error' tag", file=sys.stderr)
     return 1 if failed else 0
 
+
+def _cook_soups(plan: SweepPlan, tracking: MLflowTracking) -> None:
+    """Model soups of the trials' weights when ``sweep.soup`` asks (after the analysis)."""
+    choice = str(plan.cfg.sweep.get("soup") or "none")
+    if choice == "none":
+        return
+    try:
+        print(cook_soups(tracking.uri, plan.cfg.sweep.name, tracking.parent_run_id, choice), flush=True)
+    except Exception as exc:  # noqa: BLE001 - a failed soup must not fail a finished sweep
+        print(f"soup failed: {exc}", file=sys.stderr)

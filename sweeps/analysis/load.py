@@ -28,6 +28,7 @@ from sweeps.analysis.per_example import PerExample, read_per_example
 from sweeps.errors import SweepConfigError
 
 SWEEP_TAG = "sweep.name"
+SOUP_TAG = "soup"
 INDEX_FILE = "per_example/index.json"
 RUN_COLUMNS = ["run_id", "design", "seed", "status"]
 PROGRESS_ENV = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
@@ -112,6 +113,8 @@ def _load(tracking_uri: str, experiment: str, parent_run_id: str | None) -> Swee
     with tempfile.TemporaryDirectory(prefix="report-") as scratch:
         for run in children:
             tags = run.data.tags
+            if SOUP_TAG in tags:
+                continue  # a model soup (sweeps/soup/) is derived from the trials, not one of them
             rows.append(
                 {
                     "run_id": run.info.run_id,
