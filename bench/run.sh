@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (speed targets live here, never as timed assertions in tests).
 #   make bench          all benchmarks
-#   bash bench/run.sh smoke|pooling_grid
+#   bash bench/run.sh smoke|pooling_grid|cl_baselines|cl_fewshot
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -25,5 +25,14 @@ fi
 if [[ $which == all || $which == pooling_grid ]]; then
   # Targets: <= 15 min on a first run (GGUF conversion + feature caches), <= 5 min cached.
   PYTHON=$PY bash bench/pooling_grid.sh "$out/pooling_grid"
+fi
+if [[ $which == all || $which == cl_baselines ]]; then
+  # Target: <= 20 min on 2 CPU cores, first run (MiniLM and EfficientNet-Lite0 feature caches
+  # included): 6 methods x 3 seeds, each trial Split-20NG then Split-MNIST, + the report.
+  timed cl_baselines "$PY" sweep.py +experiment=cl_baselines "paths.output_dir=$out/cl"
+fi
+if [[ $which == all || $which == cl_fewshot ]]; then
+  # Target: a few minutes (TEEN is training-free; one MiniLM feature cache).
+  timed cl_fewshot "$PY" sweep.py +experiment=cl_fewshot "paths.output_dir=$out/cl"
 fi
 echo "logs: $out"

@@ -137,3 +137,47 @@ def test_trainable_methods_through_the_task(method: str, extra: list[str], tmp_p
     metrics = ContinualTask().run(cfg, RunContext(callbacks=[recorder], artifact_dir=tmp_path))
     assert len(recorder.seen) == 10 and 0.0 <= metrics["cl/split_20ng/acc"] <= 1.0
     assert not list((tmp_path / "cache").glob("**/*.pt"))  # no frozen features cached
+
+
+class SaveEachEpoch(Callback):
+    """Saves a Lightning checkpoint at every epoch end, as the sweep's Tune callback does."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        trainer.save_checkpoint(self.path)
+
+
+def test_a_retried_trial_resumes_after_the_last_finished_task(tmp_path: Path) -> None:
+    from modules.continual.task import ContinualTask
+
+    args = [
+        "method=slca_frozen",
+        "method.epochs=1",
+        "method.ca_epochs=1",
+        "method.ca_samples_per_class=8",
+        f"{NG}.data.classes_per_task=4",
+        *tiny(),
+        "~scenarios.split_mnist",
+    ]
+    fail = [
+        "+callbacks.fail._target_=modules.callbacks.fault_injection.FailOnce",
+        "+callbacks.fail.epoch=2",
+        f"+callbacks.fail.marker={tmp_path / 'failed'}",
+    ]
+    whole = ContinualTask().run(_config("cl_baselines", tmp_path, *args), RunContext())
+    ckpt = tmp_path / "last.ckpt"
+    cfg = _config("cl_baselines", tmp_path, *args, *fail)
+    with pytest.raises(RuntimeError, match="injected failure"):
+        ContinualTask().run(cfg, RunContext(callbacks=[SaveEachEpoch(ckpt)], artifact_dir=tmp_path))
+    recorder = Recorder()
+    ctx = RunContext(callbacks=[recorder], artifact_dir=tmp_path, resume_from=str(ckpt))
+    resumed = ContinualTask().run(cfg, ctx)
+    # tasks 0-2 are not trained again; the method state (head blocks, Gaussians) came back
+    assert [m["cl/split_20ng/task"] for m in recorder.seen] == [3.0, 4.0]
+    assert resumed == pytest.approx(whole, nan_ok=True)
+    import pandas as pd
+
+    matrix = pd.read_csv(tmp_path / "accuracy_matrix_split_20ng.csv", index_col=0)
+    assert not matrix.iloc[:, 0].isna().any()  # the rows of tasks 0-2 came from the checkpoint
