@@ -46,6 +46,9 @@ from modules.continual.sequence import SequenceRun
 from modules.task import RunContext, extra_callbacks
 
 STATE_KEY = "continual"
+# The trial's final metrics (reported once more after the last task; the per-task accuracies
+# and the task index are not repeated, so their MLflow history has exactly one point per task).
+FINAL = ("acc", "avg_inc_acc", "forgetting", "base_acc", "new_acc", "hm_acc")
 
 
 @dataclass
@@ -145,7 +148,7 @@ class ContinualTask:
         for name, run in module.results().items():
             write_progress(name, run.matrix, Path(ctx.artifact_dir))
             scores.append((name, run.test_pos, run.pred))
-            out.update({f"cl/{name}/{k}": float(v) for k, v in run.metrics.items()})
+            out.update({f"cl/{name}/{k}": float(v) for k, v in run.metrics.items() if k in FINAL})
         write_scores(Path(ctx.artifact_dir), scores)
         return out
 
