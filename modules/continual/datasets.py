@@ -98,9 +98,7 @@ def per_class_subset(labels: np.ndarray, limit: int | None, seed: int) -> np.nda
     if limit is None:
         return np.arange(len(labels))
     rng = np.random.default_rng(seed)
-    keep = [
-        rng.permutation(np.flatnonzero(labels == c))[:limit] for c in np.unique(labels)
-    ]
+    keep = [rng.permutation(np.flatnonzero(labels == c))[:limit] for c in np.unique(labels)]
     return np.sort(np.concatenate(keep))
 
 

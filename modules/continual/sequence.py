@@ -89,8 +89,11 @@ class TEENMethod:
         return torch.as_tensor(self.classes)[index]
 
     def state_dict(self) -> dict:
-        return {"classes": list(self.classes), "prototypes": list(self.prototypes),
-                "num_base": self.num_base}
+        return {
+            "classes": list(self.classes),
+            "prototypes": list(self.prototypes),
+            "num_base": self.num_base,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.classes = [int(c) for c in state["classes"]]
@@ -171,7 +174,9 @@ class SequenceRun:
         self.method.learn_task(t, take(self.x_train, idx), self.train_pos[idx])
         seen = np.flatnonzero(self.test_pos < self.positions[t][-1] + 1)
         self.pred = self.method.predict(take(self.x_test, seen)).numpy()
-        self.matrix.record(t, task_accuracies(self.test_pos[seen], self.pred, self.positions[: t + 1]))
+        self.matrix.record(
+            t, task_accuracies(self.test_pos[seen], self.pred, self.positions[: t + 1])
+        )
         metrics = self.matrix.summary(t)
         metrics.update(base_new_accuracy(self.test_pos[seen], self.pred, self.positions[0]))
         metrics["task"] = float(t)

@@ -56,6 +56,8 @@ def test_cl_baselines_reports_every_task_live_and_resumes(short_tmp):
         assert {"accuracy_over_tasks_split_20ng.png", "accuracy_matrix_split_20ng.csv"} <= artifacts
     report = {a.path for a in client.list_artifacts(parents[0].info.run_id, "report")}
     assert "report/verdicts.txt" in report
-    verdicts = client.download_artifacts(parents[0].info.run_id, "report/verdicts.txt", str(short_tmp))
+    verdicts = client.download_artifacts(
+        parents[0].info.run_id, "report/verdicts.txt", str(short_tmp)
+    )
     text = Path(verdicts).read_text()
     assert "cl/split_20ng/acc" in text and "method=slca_frozen" in text
