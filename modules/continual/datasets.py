@@ -108,3 +108,28 @@ def _scenario(
     if few_shot:
         return FewShotScenario(labels, seed=seed, **{k: int(v) for k, v in few_shot.items()})
     return ClassIncrementalScenario(labels, classes_per_task, seed)
+
+
+def hub_image_classes(
+    seed: int = 0,
+    dataset: str = "uoft-cs/cifar100",
+    image_column: str = "img",
+    label_column: str = "fine_label",
+    classes_per_task: int = 10,
+    few_shot: dict[str, int] | None = None,
+) -> ContinualData:
+    """An image-classification dataset from the Hugging Face hub (default CIFAR-100, 10-Split as
+    in the seed papers: 10 tasks of 10 classes) — for networked machines only; it needs the
+    ``datasets`` package and downloads. Images as float32 ``[N, 3, H, W]`` in ``[0, 1]``."""
+    from datasets import load_dataset
+
+    def arrays(split: str) -> tuple[np.ndarray, np.ndarray]:
+        part = load_dataset(dataset, split=split)
+        x = np.stack([np.asarray(img.convert("RGB")) for img in part[image_column]])
+        x = (x.transpose(0, 3, 1, 2) / 255.0).astype(np.float32)
+        return x, np.asarray(part[label_column], dtype=np.int64)
+
+    x_tr, y_tr = arrays("train")
+    x_te, y_te = arrays("test")
+    scenario = _scenario(y_tr, classes_per_task, seed, few_shot)
+    return ContinualData(x_tr, y_tr, x_te, y_te, scenario, "image")

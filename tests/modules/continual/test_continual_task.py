@@ -28,7 +28,7 @@ class Recorder(Callback):
         self.seen.append({k: float(v) for k, v in trainer.callback_metrics.items()})
 
 
-@pytest.mark.parametrize("experiment", ["cl_baselines", "cl_fewshot"])
+@pytest.mark.parametrize("experiment", ["cl_baselines", "cl_fewshot", "cl_cifar100_vit"])
 def test_presets_compose(experiment: str, tmp_path: Path) -> None:
     from sweeps.cli import plan_sweep
 
