@@ -94,6 +94,14 @@ class SequenceModule(L.LightningModule):
                 part.run.load_state_dict(saved)
         return part.run
 
+    def on_train_epoch_start(self) -> None:
+        """Forget the previous epoch's per-task metrics (Lightning keeps every key ever logged):
+        a finished scenario's summary metrics stay (their final values, so the sweep's metric is
+        in every report), its per-task accuracies are not reported again."""
+        logged = self.trainer.callback_metrics
+        for key in [k for k in logged if k.startswith("cl/") and k.rsplit("/", 1)[-1] not in FINAL]:
+            del logged[key]
+
     def training_step(self, batch: Any, batch_idx: int) -> None:
         i, t = self.schedule[self.current_epoch]
         part = self.parts[i]

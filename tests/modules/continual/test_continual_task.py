@@ -51,38 +51,47 @@ def _config(experiment: str, tmp_path: Path, *extra: str):
     )
 
 
-@pytest.mark.parametrize("method", ["nmc"])  # slca_frozen: the resume test below
-def test_continual_task_reports_every_task(method: str, tmp_path: Path) -> None:
+def test_continual_task_reports_every_task_of_every_scenario(tmp_path: Path) -> None:
     from modules.continual.task import ContinualTask
 
+    two = "scenarios.two"  # a second scenario: 5 tasks of 4 classes
     cfg = _config(
         "cl_baselines",
         tmp_path,
-        f"method={method}",
+        "method=nmc",
         "seed=1",
         *tiny(),
         "~scenarios.split_mnist",
-        *(["method.ca_samples_per_class=8", "method.epochs=1"] if method != "nmc" else []),
+        f"+scenario@{two}=split_20ng",
+        *tiny(two),
+        f"{two}.data.classes_per_task=4",
     )
     recorder = Recorder()
     ctx = RunContext(callbacks=[recorder], artifact_dir=tmp_path / "art")
     metrics = ContinualTask().run(cfg, ctx)
-    assert len(recorder.seen) == 10
-    assert [m["cl/split_20ng/task"] for m in recorder.seen] == [float(t) for t in range(10)]
-    assert "cl/split_20ng/acc/task_9" in recorder.seen[-1]
-    assert "cl/split_20ng/acc/task_1" not in recorder.seen[0]
-    assert 0.0 <= metrics["cl/split_20ng/acc"] <= 1.0 and "cl/split_20ng/forgetting" in metrics
-    assert metrics["cl/split_20ng/acc"] == pytest.approx(recorder.seen[-1]["cl/split_20ng/acc"])
+    seen, ng = recorder.seen, "cl/split_20ng"
+    assert len(seen) == 15  # one epoch per task: 10 of split_20ng, then 5 of two
+    assert [m[f"{ng}/task"] for m in seen[:10]] == [float(t) for t in range(10)]
+    assert [m["cl/two/task"] for m in seen[10:]] == [float(t) for t in range(5)]
+    assert f"{ng}/acc/task_0" in seen[9] and f"{ng}/acc/task_9" in seen[9]
+    assert f"{ng}/acc/task_1" not in seen[0]
+    # the finished scenario keeps its summary metrics, not its per-task accuracies
+    assert f"{ng}/acc" in seen[10] and f"{ng}/acc/task_0" not in seen[10]
+    assert f"{ng}/task" not in seen[10]
+    assert 0.0 <= metrics[f"{ng}/acc"] <= 1.0 and "cl/two/forgetting" in metrics
+    assert metrics[f"{ng}/acc"] == pytest.approx(seen[9][f"{ng}/acc"])
     from modules.evaluation.per_example import read_per_example
 
-    frame, _ = read_per_example(tmp_path / "art")["cl/split_20ng/acc"]
-    assert frame["score"].mean() == pytest.approx(metrics["cl/split_20ng/acc"])
-    assert (tmp_path / "art" / "accuracy_over_tasks_split_20ng.png").exists()
+    scores = read_per_example(tmp_path / "art")
+    assert set(scores) == {f"{ng}/acc", "cl/two/acc"}
+    assert scores[f"{ng}/acc"][0]["score"].mean() == pytest.approx(metrics[f"{ng}/acc"])
+    for name in ("split_20ng", "two"):
+        assert (tmp_path / "art" / f"accuracy_over_tasks_{name}.png").exists()
     import pandas as pd
 
     frame = pd.read_csv(tmp_path / "art" / "accuracy_matrix_split_20ng.csv", index_col=0)
     assert frame.shape == (10, 10) and frame.iloc[0, 1:].isna().all()
-    assert frame.iloc[9, 9] == pytest.approx(recorder.seen[-1]["cl/split_20ng/acc/task_9"])
+    assert frame.iloc[9, 9] == pytest.approx(seen[9][f"{ng}/acc/task_9"])
     assert list((tmp_path / "cache" / "continual").glob("cl-hashed-*.pt"))
 
 
