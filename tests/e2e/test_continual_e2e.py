@@ -25,6 +25,7 @@ def test_cl_baselines_reports_every_task_live_and_resumes(short_tmp):
         "sweep.space.method='choice(nmc,slca_frozen)'",
         "analysis.baseline='method=slca_frozen'",
         "analysis.aso.enabled=false",
+        "analysis.n_permutations=200",
         "~scenarios.split_mnist",
         f"{NG}.encoder._target_=modules.continual.features.hashed_words_encoder",
         f"{NG}.encoder_name=hashed",
