@@ -175,7 +175,8 @@ def test_a_retried_trial_resumes_after_the_last_finished_task(tmp_path: Path) ->
         "+callbacks.fail.epoch=2",
         f"+callbacks.fail.marker={tmp_path / 'failed'}",
     ]
-    whole = ContinualTask().run(_config("cl_baselines", tmp_path, *args), RunContext())
+    uninterrupted = RunContext(artifact_dir=tmp_path / "whole")
+    whole = ContinualTask().run(_config("cl_baselines", tmp_path, *args), uninterrupted)
     ckpt = tmp_path / "last.ckpt"
     cfg = _config("cl_baselines", tmp_path, *args, *fail)
     with pytest.raises(RuntimeError, match="injected failure"):
