@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (speed targets live here, never as timed assertions in tests).
 #   make bench          all benchmarks
-#   bash bench/run.sh smoke|pooling_grid|soup_finetune
+#   bash bench/run.sh smoke|pooling_grid|soup_finetune|cl_baselines|cl_fewshot
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -29,5 +29,14 @@ fi
 if [[ $which == all || $which == soup_finetune ]]; then
   # Target: <= 20 min on 2 CPU cores (5 MiniLM fine-tunings + uniform and greedy soups).
   timed soup_finetune "$PY" sweep.py +experiment=soup_finetune "paths.output_dir=$out/soup_finetune"
+fi
+if [[ $which == all || $which == cl_baselines ]]; then
+  # Target: <= 20 min on 2 CPU cores, first run (MiniLM and EfficientNet-Lite0 feature caches
+  # included): 6 methods x 3 seeds, each trial Split-20NG then Split-MNIST, + the report.
+  timed cl_baselines "$PY" sweep.py +experiment=cl_baselines "paths.output_dir=$out/cl"
+fi
+if [[ $which == all || $which == cl_fewshot ]]; then
+  # Target: a few minutes (TEEN is training-free; one MiniLM feature cache).
+  timed cl_fewshot "$PY" sweep.py +experiment=cl_fewshot "paths.output_dir=$out/cl"
 fi
 echo "logs: $out"

@@ -57,12 +57,18 @@ def split_mnist(
     test_fraction: float = 0.2,
     split_seed: int = 0,
     few_shot: dict[str, int] | None = None,
+    train_per_class: int | None = None,
+    test_per_class: int | None = None,
 ) -> ContinualData:
-    """Split-MNIST: 10 digits in 5 tasks of 2 (the class order fixed by ``seed``).
+    """Split-MNIST: 10 digits in 5 tasks of 2 (the class order fixed by ``seed``), at most
+    ``*_per_class`` images per class (drawn once by ``split_seed``).
 
     ``few_shot={"base_classes": 6, "way": 2, "shot": 5}`` gives the few-shot variant instead.
     """
     x_tr, y_tr, x_te, y_te = mnist_5k(test_fraction, split_seed)
+    keep_tr = per_class_subset(y_tr, train_per_class, split_seed)
+    keep_te = per_class_subset(y_te, test_per_class, split_seed)
+    x_tr, y_tr, x_te, y_te = x_tr[keep_tr], y_tr[keep_tr], x_te[keep_te], y_te[keep_te]
     return ContinualData(
         x_tr, y_tr, x_te, y_te, _scenario(y_tr, classes_per_task, seed, few_shot), "image"
     )
@@ -87,9 +93,43 @@ def split_newsgroups(
     return ContinualData(train.texts, y_tr, test.texts, y_te, scenario, "text")
 
 
+def per_class_subset(labels: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
+    """Sorted indices of at most ``limit`` examples per class (all when ``limit`` is None)."""
+    if limit is None:
+        return np.arange(len(labels))
+    rng = np.random.default_rng(seed)
+    keep = [rng.permutation(np.flatnonzero(labels == c))[:limit] for c in np.unique(labels)]
+    return np.sort(np.concatenate(keep))
+
+
 def _scenario(
     labels: np.ndarray, classes_per_task: int, seed: int, few_shot: dict[str, int] | None
 ) -> ClassIncrementalScenario:
     if few_shot:
         return FewShotScenario(labels, seed=seed, **{k: int(v) for k, v in few_shot.items()})
     return ClassIncrementalScenario(labels, classes_per_task, seed)
+
+
+def hub_image_classes(
+    seed: int = 0,
+    dataset: str = "uoft-cs/cifar100",
+    image_column: str = "img",
+    label_column: str = "fine_label",
+    classes_per_task: int = 10,
+    few_shot: dict[str, int] | None = None,
+) -> ContinualData:
+    """An image-classification dataset from the Hugging Face hub (default CIFAR-100, 10-Split as
+    in the seed papers: 10 tasks of 10 classes) — for networked machines only; it needs the
+    ``datasets`` package and downloads. Images as float32 ``[N, 3, H, W]`` in ``[0, 1]``."""
+    from datasets import load_dataset
+
+    def arrays(split: str) -> tuple[np.ndarray, np.ndarray]:
+        part = load_dataset(dataset, split=split)
+        x = np.stack([np.asarray(img.convert("RGB")) for img in part[image_column]])
+        x = (x.transpose(0, 3, 1, 2) / 255.0).astype(np.float32)
+        return x, np.asarray(part[label_column], dtype=np.int64)
+
+    x_tr, y_tr = arrays("train")
+    x_te, y_te = arrays("test")
+    scenario = _scenario(y_tr, classes_per_task, seed, few_shot)
+    return ContinualData(x_tr, y_tr, x_te, y_te, scenario, "image")

@@ -171,9 +171,10 @@ class MiniLMFeatures(nn.Module):
         self.model.max_seq_length = max_length
 
     def forward(self, texts: Sequence[str]) -> torch.Tensor:
-        batch = self.model.tokenize(list(texts))
+        prepare = getattr(self.model, "preprocess", None) or self.model.tokenize
+        batch = prepare(list(texts))
         device = next(self.model.parameters()).device
-        batch = {k: v.to(device) for k, v in batch.items()}
+        batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
         return self.model(batch)["sentence_embedding"]
 
 
@@ -189,3 +190,39 @@ class HashedWordsFeatures(nn.Module):
 
     def forward(self, texts: Sequence[str]) -> torch.Tensor:
         return self.proj(self.hash(texts))
+
+
+class HubViTFeatures(nn.Module):
+    """A Hugging Face hub ViT (default ``google/vit-base-patch16-224-in21k``, the ImageNet-21k
+    ViT-B/16 of the seed papers) as a trainable feature extractor: images ``[N, 3, H, W]`` in
+    ``[0, 1]`` are resized to ``image_size``, normalized with mean = std = 0.5, and the final
+    [CLS] state is the feature. Downloads: for networked machines only."""
+
+    def __init__(self, model: str = "google/vit-base-patch16-224-in21k", image_size: int = 224):
+        super().__init__()
+        from transformers import AutoModel
+
+        self.net = AutoModel.from_pretrained(model)
+        self.feature_dim = int(self.net.config.hidden_size)
+        self.image_size = image_size
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        device = next(self.net.parameters()).device
+        x = torch.as_tensor(images, device=device).float()
+        if x.shape[-1] != self.image_size or x.shape[-2] != self.image_size:
+            x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bilinear")
+        out = self.net(pixel_values=(x - 0.5) / 0.5)
+        return out.last_hidden_state[:, 0]
+
+
+def hub_vit_encoder(
+    model: str = "google/vit-base-patch16-224-in21k", image_size: int = 224, device: str = "cuda"
+) -> Encoder:
+    """A frozen encoder of image arrays with :class:`HubViTFeatures` (eval mode, no gradients)."""
+    net = HubViTFeatures(model, image_size).to(device).eval()
+
+    @torch.inference_mode()
+    def encode(images: Any) -> torch.Tensor:
+        return net(torch.as_tensor(np.asarray(images)))
+
+    return encode

@@ -29,9 +29,16 @@ from modules.continual.trainable import take
 
 
 class ContinualMethod(Protocol):
+    """``learn_task`` and ``predict`` on class positions; ``state_dict``/``load_state_dict``
+    (tensors, numbers, strings, lists and dicts only) let a sequence resume after a task."""
+
     def learn_task(self, task: int, features: torch.Tensor, targets: torch.Tensor) -> None: ...
 
     def predict(self, features: torch.Tensor) -> torch.Tensor: ...
+
+    def state_dict(self) -> dict: ...
+
+    def load_state_dict(self, state: dict) -> None: ...
 
 
 class NMCMethod:
@@ -45,6 +52,13 @@ class NMCMethod:
 
     def predict(self, features: torch.Tensor) -> torch.Tensor:
         return self.nmc.predict(features)
+
+    def state_dict(self) -> dict:
+        return {"sums": dict(self.nmc._sums), "counts": dict(self.nmc._counts)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.nmc._sums = {int(c): v for c, v in state["sums"].items()}
+        self.nmc._counts = {int(c): int(n) for c, n in state["counts"].items()}
 
 
 class TEENMethod:
@@ -73,6 +87,18 @@ class TEENMethod:
         protos = F.normalize(torch.stack(self.prototypes), dim=-1)
         index = (F.normalize(features.float(), dim=-1) @ protos.T).argmax(dim=1)
         return torch.as_tensor(self.classes)[index]
+
+    def state_dict(self) -> dict:
+        return {
+            "classes": list(self.classes),
+            "prototypes": list(self.prototypes),
+            "num_base": self.num_base,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.classes = [int(c) for c in state["classes"]]
+        self.prototypes = list(state["prototypes"])
+        self.num_base = int(state["num_base"])
 
 
 class FrozenSLCAMethod:
@@ -104,6 +130,78 @@ class FrozenSLCAMethod:
     def predict(self, features: torch.Tensor) -> torch.Tensor:
         return self.learner.predict(features.float())
 
+    def state_dict(self) -> dict:
+        return {"learner": self.learner.state_dict(), "generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.learner.load_state_dict(state["learner"])
+        self.generator.set_state(state["generator"])
+
+
+class SequenceRun:
+    """One method over one scenario, one task per :meth:`step`, with the accuracy matrix filled
+    as it goes; :meth:`state_dict` holds everything a resumed run needs (the method's state, the
+    matrix, the last predictions and metrics), so a sequence can continue after any task."""
+
+    def __init__(
+        self,
+        method: ContinualMethod | None,
+        scenario: ClassIncrementalScenario,
+        train_features: Any,
+        y_train: np.ndarray,
+        test_features: Any,
+        y_test: np.ndarray,
+    ) -> None:
+        self.method, self.scenario = method, scenario
+        self.x_train, self.x_test = train_features, test_features
+        self.train_pos = torch.as_tensor(scenario.remap(y_train))
+        self.test_pos = scenario.remap(y_test)
+        self.positions = [
+            list(range(scenario.known_classes(t), scenario.known_classes(t) + n))
+            for t, n in enumerate(scenario.task_sizes())
+        ]
+        sizes = [int(np.isin(self.test_pos, p).sum()) for p in self.positions]
+        self.matrix = AccuracyMatrix(scenario.num_tasks, sizes)
+        self.metrics: dict[str, float] = {}
+        self.pred = np.zeros(0, dtype=np.int64)
+        self.done = 0  # tasks finished
+
+    def step(self, t: int) -> dict[str, float]:
+        """Learn task ``t`` and evaluate on every seen task's test data; the metrics after it."""
+        if t != self.done:
+            raise ValueError(f"task {t} out of order: {self.done} tasks done")
+        idx = torch.as_tensor(self.scenario.task_indices(t))
+        self.method.learn_task(t, take(self.x_train, idx), self.train_pos[idx])
+        seen = np.flatnonzero(self.test_pos < self.positions[t][-1] + 1)
+        self.pred = self.method.predict(take(self.x_test, seen)).numpy()
+        self.matrix.record(
+            t, task_accuracies(self.test_pos[seen], self.pred, self.positions[: t + 1])
+        )
+        metrics = self.matrix.summary(t)
+        metrics.update(base_new_accuracy(self.test_pos[seen], self.pred, self.positions[0]))
+        metrics["task"] = float(t)
+        self.metrics, self.done = metrics, t + 1
+        return metrics
+
+    def state_dict(self, with_method: bool = True) -> dict:
+        state = {
+            "matrix": torch.as_tensor(self.matrix.matrix),
+            "pred": torch.as_tensor(self.pred),
+            "metrics": dict(self.metrics),
+            "done": self.done,
+        }
+        if with_method and self.method is not None:
+            state["method"] = self.method.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        self.matrix.matrix = state["matrix"].numpy().astype(float)
+        self.pred = state["pred"].numpy()
+        self.metrics = {k: float(v) for k, v in state["metrics"].items()}
+        self.done = int(state["done"])
+        if "method" in state and self.method is not None:
+            self.method.load_state_dict(state["method"])
+
 
 def run_sequence(
     method: ContinualMethod,
@@ -121,25 +219,9 @@ def run_sequence(
     accuracy matrix, and the final predictions on the test set (class positions) for per-example
     scores. ``on_task_end(step, metrics)`` is called after every task (for per-task reporting).
     """
-    train_pos = torch.as_tensor(scenario.remap(y_train))
-    test_pos = scenario.remap(y_test)
-    positions = [
-        list(range(scenario.known_classes(t), scenario.known_classes(t) + n))
-        for t, n in enumerate(scenario.task_sizes())
-    ]
-    sizes = [int(np.isin(test_pos, p).sum()) for p in positions]
-    matrix = AccuracyMatrix(scenario.num_tasks, sizes)
-    metrics: dict[str, float] = {}
-    pred = np.zeros(0, dtype=np.int64)
+    run = SequenceRun(method, scenario, train_features, y_train, test_features, y_test)
     for t in range(scenario.num_tasks):
-        idx = torch.as_tensor(scenario.task_indices(t))
-        method.learn_task(t, take(train_features, idx), train_pos[idx])
-        seen = np.flatnonzero(test_pos < scenario.known_classes(t) + len(positions[t]))
-        pred = method.predict(take(test_features, seen)).numpy()
-        matrix.record(t, task_accuracies(test_pos[seen], pred, positions[: t + 1]))
-        metrics = matrix.summary(t)
-        metrics.update(base_new_accuracy(test_pos[seen], pred, positions[0]))
-        metrics["task"] = float(t)
+        metrics = run.step(t)
         if on_task_end is not None:
             on_task_end(t, metrics)
-    return metrics, matrix, pred
+    return run.metrics, run.matrix, run.pred

@@ -46,12 +46,26 @@ class TaskHead(nn.Module):
     def num_classes(self) -> int:
         return sum(self.task_sizes)
 
-    def add_task(self, num_classes: int) -> nn.Linear:
-        """Append (and return) a new block of ``num_classes`` outputs."""
+    def add_task(self, num_classes: int, seed: int | None = None) -> nn.Linear:
+        """Append (and return) a new block of ``num_classes`` outputs, initialized from ``seed``
+        when given (so a resumed sequence builds the same block), else from the global RNG."""
         device = self.blocks[0].weight.device if len(self.blocks) else None
-        block = nn.Linear(self.feature_dim, num_classes, device=device)
+        with torch.random.fork_rng(devices=[], enabled=seed is not None):
+            if seed is not None:
+                torch.manual_seed(seed)
+            block = nn.Linear(self.feature_dim, num_classes, device=device)
         self.blocks.append(block)
         return block
+
+    def head_state(self) -> dict:
+        """Block sizes and weights (for a checkpoint); :meth:`load_head_state` rebuilds them."""
+        return {"sizes": self.task_sizes, "weights": self.state_dict()}
+
+    def load_head_state(self, state: dict) -> None:
+        self.blocks = nn.ModuleList()
+        for n in state["sizes"]:
+            self.add_task(int(n))
+        self.load_state_dict(state["weights"])
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return torch.cat([block(features) for block in self.blocks], dim=-1)
@@ -107,6 +121,13 @@ class ClassGaussians:
     @property
     def classes(self) -> list[int]:
         return sorted(self.means)
+
+    def state_dict(self) -> dict:
+        return {"means": dict(self.means), "covs": dict(self.covs)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.means = {int(c): m for c, m in state["means"].items()}
+        self.covs = {int(c): v for c, v in state["covs"].items()}
 
     def add(self, features: torch.Tensor, labels: torch.Tensor) -> None:
         """Store (or overwrite) the statistics of every class in ``labels``."""
@@ -242,7 +263,7 @@ class SLCALearner:
     def begin_task(self, num_classes: int) -> torch.optim.Optimizer:
         """Add a head block for the new task's classes and a fresh optimizer."""
         self.known = self.head.num_classes
-        self.head.add_task(num_classes)
+        self.head.add_task(num_classes, seed=self.seed * 1000 + len(self.head.blocks))
         self.optimizer = make_optimizer(
             self.encoder, self.head, self.head_lr, self.backbone_lr_scale, self.slow_learner
         )
@@ -272,6 +293,21 @@ class SLCALearner:
         if not self.alignment or task == 0:
             return []
         return align_classifier(self.head, self.gaussians, seed=self.seed + task, **self.ca)
+
+    def state_dict(self) -> dict:
+        """What a resumed sequence needs: encoder and head weights, the class Gaussians."""
+        return {
+            "encoder": self.encoder.state_dict(),
+            "head": self.head.head_state(),
+            "gaussians": self.gaussians.state_dict(),
+            "known": self.known,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.encoder.load_state_dict(state["encoder"])
+        self.head.load_head_state(state["head"])
+        self.gaussians.load_state_dict(state["gaussians"])
+        self.known = int(state["known"])
 
     @torch.no_grad()
     def predict(self, inputs: torch.Tensor) -> torch.Tensor:

@@ -1,29 +1,34 @@
-"""The continual study's task: a method over a class-incremental task sequence on frozen, cached
-backbone features, with the metrics reported after every task.
+"""The continual study's task: a method over one or more class-incremental task sequences
+(``scenarios``), with the metrics reported live after every task and resumable after any task.
 
-Reporting goes through the sweep's Lightning callbacks (``ctx.callbacks`` report at each training
-epoch end), so the sequence runs inside a ``Trainer`` whose epoch ``t`` is task ``t``:
-:class:`SequenceModule` learns and evaluates one task per epoch and logs the metrics of
-:func:`~modules.continual.sequence.run_sequence`. Per-example correctness on the test set after
-the last task goes to ``artifact_dir/per_example`` (metric ``cl/acc``), the accuracy matrix to
-``artifact_dir/accuracy_matrix.csv`` and an accuracy-over-tasks plot to
-``artifact_dir/accuracy_over_tasks.png``.
+The sequences run inside a Lightning ``Trainer`` whose training epoch ``e`` is one task: the
+epochs walk through the scenarios in config order (e.g. Split-20NG's 10 tasks, then Split-MNIST's
+5), and :class:`SequenceModule`'s single training step of an epoch learns that task, evaluates
+every seen task and logs ``cl/<scenario>/<metric>``, so the sweep's epoch-end callbacks
+(``ctx.callbacks``) report each task to Tune and MLflow as it finishes. The module's checkpoint
+(written by those callbacks) carries the running scenario's method state (head, class means or
+Gaussians, the backbone when it trains), its accuracy matrix and the finished scenarios' results,
+so a retried trial (``ctx.resume_from``) continues after the last finished task.
 
-Config read: ``scenario`` (``data``: a :mod:`modules.continual.datasets` loader; ``encoder``: a
-frozen encoder factory; ``encoder_name``; ``cache_dir``; ``trainable_encoder``: the backbone as a
-module, for methods that train it) and ``method`` (a :mod:`modules.continual.sequence` or
-:mod:`modules.continual.trainable` class; ``_partial_`` ones get ``feature_dim``, ``seed``, the
-``encoder`` when they train it (``needs_inputs``) and ``num_tasks`` when they take it).
+Written to ``ctx.artifact_dir`` (and so to the trial's child run): after every task the accuracy
+matrix ``accuracy_matrix_<scenario>.csv`` and the plot ``accuracy_over_tasks_<scenario>.png``;
+at the end, per-example correctness on the test set after the last task (metric
+``cl/<scenario>/acc``) under ``per_example/``.
 
-The metrics are computed for the whole sequence first and then replayed through a ``Trainer``
-(one epoch per task), so Tune and MLflow get one report per task, at the end of the trial. Not
-yet here: resuming a sequence from a checkpoint (a retried trial starts the sequence over).
+Config read: ``scenarios`` (name → a ``conf/scenario`` option: ``data``, a
+:mod:`modules.continual.datasets` loader; ``encoder``, a frozen encoder factory; ``encoder_name``;
+``cache_dir``; ``trainable_encoder``, the backbone as a module for methods that train it) and
+``method`` (a :mod:`modules.continual.sequence` or :mod:`modules.continual.trainable` class;
+``_partial_`` ones get ``feature_dim``, ``seed``, the ``encoder`` when they train it
+(``needs_inputs``) and ``num_tasks`` when they take it). Frozen-backbone methods read features
+from the on-disk cache; methods that train the backbone get a fresh pretrained one per scenario.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,96 +39,166 @@ import torch
 from omegaconf import DictConfig
 from torch.utils.data import DataLoader, TensorDataset
 
+from modules.continual.datasets import ContinualData
 from modules.continual.features import cached_features
 from modules.continual.metrics import AccuracyMatrix
-from modules.continual.sequence import ContinualMethod, run_sequence
+from modules.continual.sequence import SequenceRun
 from modules.task import RunContext, extra_callbacks
+
+STATE_KEY = "continual"
+# The trial's final metrics (reported once more after the last task; the per-task accuracies
+# and the task index are not repeated, so their MLflow history has exactly one point per task).
+FINAL = ("acc", "avg_inc_acc", "forgetting", "base_acc", "new_acc", "hm_acc")
+
+
+@dataclass
+class ScenarioPart:
+    """One scenario of a trial: its config and data, and its sequence once started (or restored)."""
+
+    name: str
+    cfg: DictConfig
+    data: ContinualData
+    run: SequenceRun | None = None
+    saved: dict | None = field(default=None, repr=False)
+
+    @property
+    def num_tasks(self) -> int:
+        return self.data.scenario.num_tasks
+
+    def results_only(self) -> SequenceRun:
+        """A sequence without a method, to hold a finished scenario's restored results."""
+        d = self.data
+        return SequenceRun(None, d.scenario, None, d.y_train, None, d.y_test)
 
 
 class SequenceModule(L.LightningModule):
-    """Replays a finished sequence's per-task metrics, one training epoch per task (its single
-    step logs the metrics after task ``t``), so epoch-end callbacks report each task."""
+    """Runs the scenarios' sequences one task per training epoch and logs each task's metrics;
+    its checkpoint hooks save and restore the sequences' state (see the module docstring)."""
 
-    def __init__(self, per_task: list[dict[str, float]]) -> None:
+    def __init__(self, parts: list[ScenarioPart], build: Any, artifact_dir: Path) -> None:
         super().__init__()
         self.automatic_optimization = False
-        self.per_task = per_task
+        self.parts, self.build, self.artifact_dir = parts, build, Path(artifact_dir)
+        self.schedule = [(i, t) for i, part in enumerate(parts) for t in range(part.num_tasks)]
 
     def train_dataloader(self) -> DataLoader:
         return DataLoader(TensorDataset(torch.zeros(1, 1)), batch_size=1)
 
+    def sequence(self, part: ScenarioPart) -> SequenceRun:
+        """The part's sequence: built on first use, restored from a checkpoint when there is one."""
+        if part.run is None:
+            saved = part.saved or {}
+            unfinished = not saved or "method" in saved
+            part.run = self.build(part) if unfinished else part.results_only()
+            if saved:
+                part.run.load_state_dict(saved)
+        return part.run
+
+    def on_train_epoch_start(self) -> None:
+        """Forget the previous epoch's per-task metrics (Lightning keeps every key ever logged):
+        a finished scenario's summary metrics stay (their final values, so the sweep's metric is
+        in every report), its per-task accuracies are not reported again."""
+        logged = self.trainer.callback_metrics
+        for key in [k for k in logged if k.startswith("cl/") and k.rsplit("/", 1)[-1] not in FINAL]:
+            del logged[key]
+
     def training_step(self, batch: Any, batch_idx: int) -> None:
-        metrics = self.per_task[self.current_epoch]
+        i, t = self.schedule[self.current_epoch]
+        part = self.parts[i]
+        run = self.sequence(part)
+        metrics = run.step(t)
         for key, value in metrics.items():
-            self.log(f"cl/{key}", float(value), on_step=False, on_epoch=True)
+            self.log(f"cl/{part.name}/{key}", float(value), on_step=False, on_epoch=True)
+        write_progress(part.name, run.matrix, self.artifact_dir)
+        if run.done == part.num_tasks:
+            run.method = None  # finished: keep the results, free the backbone
 
     def configure_optimizers(self) -> list:
-        return []  # nothing to optimize: the metrics are replayed
+        return []  # the methods train themselves inside training_step
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint[STATE_KEY] = {
+            p.name: p.run.state_dict() for p in self.parts if p.run is not None
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        saved = checkpoint.get(STATE_KEY, {})
+        for part in self.parts:
+            part.run, part.saved = None, saved.get(part.name)
+
+    def results(self) -> dict[str, SequenceRun]:
+        """Every scenario's sequence (finished after ``fit``)."""
+        return {part.name: self.sequence(part) for part in self.parts}
 
 
 class ContinualTask:
-    """Cache features, run the method over the sequence, report per task, return final metrics."""
+    """Run the method over each scenario's task sequence, one task per epoch; report per task,
+    write the matrices, plots and per-example scores; return the final metrics."""
 
     def run(self, cfg: DictConfig, ctx: RunContext) -> dict[str, float]:
         from hydra.utils import instantiate
 
-        sc, seed = cfg.scenario, int(cfg.seed)
-        data = instantiate(sc.data, seed=seed)
-        method = instantiate(cfg.method)
-        build = method.func if isinstance(method, functools.partial) else type(method)
-        if getattr(build, "needs_inputs", False):
-            # the backbone trains: raw inputs, a fresh pretrained encoder per trial
-            encoder = instantiate(sc.trainable_encoder)
-            x_tr, x_te = _inputs(data.x_train), _inputs(data.x_test)
-            dim = int(encoder.feature_dim)
-            extra = {"encoder": encoder}
-        else:
-            encode = _lazy(instantiate(sc.encoder))
-            name, cache = str(sc.encoder_name), str(sc.cache_dir)
-            x_tr = cached_features(cache, name, data.x_train, encode)
-            x_te = cached_features(cache, name, data.x_test, encode)
-            dim, extra = int(x_tr.shape[1]), {}
-        if isinstance(method, functools.partial):
-            extra.update(feature_dim=dim, seed=seed)
-            if "num_tasks" in inspect.signature(method.func).parameters:
-                extra["num_tasks"] = data.scenario.num_tasks
-            method = method(**extra)
-        metrics, matrix, pred = self.sequence(method, data, x_tr, x_te)
-        self.report(cfg, ctx, matrix, metrics["_per_task"])
-        test_pos = data.scenario.remap(data.y_test)
-        write_scores(ctx.artifact_dir, test_pos, pred)
-        plot_accuracy(matrix, Path(ctx.artifact_dir) / "accuracy_over_tasks.png")
-        write_matrix(matrix, Path(ctx.artifact_dir) / "accuracy_matrix.csv")
-        return {f"cl/{k}": float(v) for k, v in metrics.items() if k != "_per_task"}
-
-    @staticmethod
-    def sequence(method: ContinualMethod, data: Any, x_tr: torch.Tensor, x_te: torch.Tensor):
-        per_task: list[dict[str, float]] = []
-        metrics, matrix, pred = run_sequence(
-            method,
-            data.scenario,
-            x_tr,
-            data.y_train,
-            x_te,
-            data.y_test,
-            lambda t, m: per_task.append(dict(m)),
-        )
-        return {**metrics, "_per_task": per_task}, matrix, pred
-
-    @staticmethod
-    def report(
-        cfg: DictConfig, ctx: RunContext, matrix: AccuracyMatrix, per_task: list[dict[str, float]]
-    ) -> None:
-        """Replay the per-task metrics through a Trainer (one epoch per task) so the sweep's
-        callbacks report each task."""
-        from hydra.utils import instantiate
-
+        seed = int(cfg.seed)
+        parts = [
+            ScenarioPart(str(name), sc, instantiate(sc.data, seed=seed))
+            for name, sc in scenario_configs(cfg).items()
+        ]
+        build = functools.partial(build_sequence, cfg.method, seed)
+        module = SequenceModule(parts, build, Path(ctx.artifact_dir))
         trainer = instantiate(
             cfg.trainer,
-            max_epochs=len(per_task),
+            max_epochs=len(module.schedule),
             callbacks=[*ctx.callbacks, *extra_callbacks(cfg)],
         )
-        trainer.fit(SequenceModule(per_task))
+        trainer.fit(module, ckpt_path=ctx.resume_from)
+        out: dict[str, float] = {}
+        scores = []
+        for name, run in module.results().items():
+            write_progress(name, run.matrix, Path(ctx.artifact_dir))
+            scores.append((name, run.test_pos, run.pred))
+            out.update({f"cl/{name}/{k}": float(v) for k, v in run.metrics.items() if k in FINAL})
+        write_scores(Path(ctx.artifact_dir), scores)
+        return out
+
+
+def scenario_configs(cfg: DictConfig) -> dict[str, DictConfig]:
+    """``cfg.scenarios`` (name → scenario config); one clear error when there is none."""
+    scenarios = cfg.get("scenarios") or {}
+    if not scenarios:
+        raise ValueError("the continual task needs scenarios: e.g. +experiment=cl_baselines")
+    return dict(scenarios.items())
+
+
+def build_sequence(method_cfg: DictConfig, seed: int, part: ScenarioPart) -> SequenceRun:
+    """The method and its inputs for one scenario: raw inputs and a fresh pretrained encoder for
+    methods that train the backbone (``needs_inputs``), else cached frozen features."""
+    from hydra.utils import instantiate
+
+    sc, data = part.cfg, part.data
+    method = instantiate(method_cfg)
+    build = method.func if isinstance(method, functools.partial) else type(method)
+    if getattr(build, "needs_inputs", False):
+        encoder = instantiate(sc.trainable_encoder)
+        x_tr, x_te = _inputs(data.x_train), _inputs(data.x_test)
+        dim, extra = int(encoder.feature_dim), {"encoder": encoder}
+    else:
+        encode = _lazy(instantiate(sc.encoder))
+        name, cache = str(sc.encoder_name), str(sc.cache_dir)
+        x_tr = cached_features(cache, name, data.x_train, encode)
+        x_te = cached_features(cache, name, data.x_test, encode)
+        dim, extra = int(x_tr.shape[1]), {}
+    if isinstance(method, functools.partial):
+        extra.update(feature_dim=dim, seed=seed)
+        if "num_tasks" in inspect.signature(method.func).parameters:
+            extra["num_tasks"] = data.scenario.num_tasks
+        method = method(**extra)
+    return SequenceRun(method, data.scenario, x_tr, data.y_train, x_te, data.y_test)
+
+
+def write_progress(name: str, matrix: AccuracyMatrix, folder: Path) -> None:
+    """The accuracy matrix and the accuracy-over-tasks plot of scenario ``name`` so far."""
+    write_matrix(matrix, folder / f"accuracy_matrix_{name}.csv")
+    plot_accuracy(matrix, folder / f"accuracy_over_tasks_{name}.png", title=name)
 
 
 def _inputs(x: Any) -> Any:
@@ -143,14 +218,18 @@ def _lazy(factory: Any):
     return encode
 
 
-def write_scores(folder: Path, targets: np.ndarray, predictions: np.ndarray) -> None:
-    """Per-example correctness after the last task (metric ``cl/acc``, statistic mean)."""
+def write_scores(folder: Path, scores: list[tuple[str, np.ndarray, np.ndarray]]) -> None:
+    """Per-example correctness after the last task of each scenario ``(name, targets,
+    predictions)``: metric ``cl/<name>/acc``, statistic mean."""
     from modules.evaluation.per_example import write_per_example
     from modules.evaluation.result import EvalResult
 
-    correct = (np.asarray(predictions) == np.asarray(targets)).astype(float)
-    frame = pd.DataFrame({"example_id": np.arange(len(correct)), "score": correct})
-    write_per_example([EvalResult("cl/acc", float(correct.mean()), per_example=frame)], folder)
+    results = []
+    for name, targets, predictions in scores:
+        correct = (np.asarray(predictions) == np.asarray(targets)).astype(float)
+        frame = pd.DataFrame({"example_id": np.arange(len(correct)), "score": correct})
+        results.append(EvalResult(f"cl/{name}/acc", float(correct.mean()), per_example=frame))
+    write_per_example(results, folder)
 
 
 def write_matrix(matrix: AccuracyMatrix, path: Path) -> None:
@@ -165,7 +244,7 @@ def write_matrix(matrix: AccuracyMatrix, path: Path) -> None:
     frame.to_csv(path)
 
 
-def plot_accuracy(matrix: AccuracyMatrix, path: Path) -> None:
+def plot_accuracy(matrix: AccuracyMatrix, path: Path, title: str | None = None) -> None:
     """Accuracy on all seen classes, and on each task, over the sequence."""
     import matplotlib
 
@@ -183,6 +262,9 @@ def plot_accuracy(matrix: AccuracyMatrix, path: Path) -> None:
     ax.set_xlabel("after task")
     ax.set_ylabel("accuracy")
     ax.set_ylim(0, 1.02)
+    ax.set_xticks(steps)
+    if title:
+        ax.set_title(title)
     ax.legend()
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)

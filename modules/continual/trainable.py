@@ -88,6 +88,13 @@ class SLCAMethod:
         with torch.no_grad():
             return self.learner.head(features).argmax(dim=1)
 
+    def state_dict(self) -> dict:
+        return {"learner": self.learner.state_dict(), "generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.learner.load_state_dict(state["learner"])
+        self.generator.set_state(state["generator"])
+
 
 class FinetuneMethod:
     """Sequential fine-tuning: backbone and a single growing head, one learning rate."""
@@ -107,8 +114,20 @@ class FinetuneMethod:
     ) -> None:
         self.encoder, self.head = encoder, TaskHead(feature_dim)
         self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
-        self.epochs, self.batch_size = epochs, batch_size
+        self.epochs, self.batch_size, self.seed = epochs, batch_size, seed
         self.generator = torch.Generator().manual_seed(seed)
+
+    def state_dict(self) -> dict:
+        return {
+            "encoder": self.encoder.state_dict(),
+            "head": self.head.head_state(),
+            "generator": self.generator.get_state(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.encoder.load_state_dict(state["encoder"])
+        self.head.load_head_state(state["head"])
+        self.generator.set_state(state["generator"])
 
     def _fit(self, inputs: Any, targets: torch.Tensor) -> None:
         params = [p for m in (self.encoder, self.head) for p in m.parameters() if p.requires_grad]
@@ -125,7 +144,7 @@ class FinetuneMethod:
                 optimizer.step()
 
     def learn_task(self, task: int, inputs: Any, targets: torch.Tensor) -> None:
-        self.head.add_task(len(torch.unique(targets)))
+        self.head.add_task(len(torch.unique(targets)), seed=self.seed * 1000 + task)
         self._fit(inputs, targets)
 
     def predict(self, inputs: Any) -> torch.Tensor:
@@ -144,8 +163,15 @@ class JointMethod(FinetuneMethod):
         self.pretrained = copy.deepcopy(encoder.state_dict())
         self.stored: list[tuple[Any, torch.Tensor]] = []
 
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "stored": [[x, y] for x, y in self.stored]}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.stored = [(x, y) for x, y in state["stored"]]
+
     def learn_task(self, task: int, inputs: Any, targets: torch.Tensor) -> None:
-        self.head.add_task(len(torch.unique(targets)))
+        self.head.add_task(len(torch.unique(targets)), seed=self.seed * 1000 + task)
         self.stored.append((inputs, targets))
         if task < self.num_tasks - 1:
             return

@@ -47,3 +47,28 @@ def test_finetune_and_joint_run_and_joint_learns() -> None:
     jm, _, _ = run_sequence(joint, scenario, x, y, x, y)
     assert 0.0 <= ft["acc"] <= 1.0
     assert jm["acc"] > 0.9
+
+
+@pytest.mark.parametrize("build", ["slca", "finetune", "joint"])
+def test_trainable_state_round_trips(build: str) -> None:
+    x, y = _toy()
+    targets = torch.as_tensor(y)
+
+    def make(seed: int):
+        torch.manual_seed(seed)  # different initial weights: the state must overwrite them
+        encoder = nn.Linear(6, 6)
+        if build == "slca":
+            return SLCAMethod(encoder, 6, ca_epochs=1, ca_samples_per_class=8)
+        if build == "finetune":
+            return FinetuneMethod(encoder, 6)
+        return JointMethod(encoder, 6, num_tasks=3)
+
+    first = make(0)
+    first.learn_task(0, x[y < 2], targets[y < 2])
+    first.learn_task(1, x[(y >= 2) & (y < 4)], targets[(y >= 2) & (y < 4)])
+    state = first.state_dict()
+    again = make(1)
+    again.load_state_dict(state)
+    assert torch.equal(first.predict(x), again.predict(x))
+    if build == "joint":
+        assert [len(t) for _, t in again.stored] == [30, 30]
