@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,12 @@ class SweepPlan:
     def state_path(self) -> str:
         """The sweep's deterministic Ray state folder or URI: ``<storage.path>/<sweep.name>``."""
         return f"{str(self.cfg.storage.path).rstrip('/')}/{self.cfg.sweep.name}"
+
+    @property
+    def num_trials(self) -> int:
+        """How many trials the sweep has: the grid's combinations × ``sweep.num_samples``."""
+        axes = [v["grid_search"] for v in self.param_space.values() if isinstance(v, dict) and "grid_search" in v]
+        return math.prod(len(values) for values in axes) * int(self.cfg.sweep.num_samples)
 
     def mlflow_hint(self, parent_run_id: str) -> str:
         """The exact command (or address) that shows this sweep in MLflow."""

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import tempfile
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -60,8 +62,8 @@ def run_sweep(plan: SweepPlan) -> int:
     status, code = "FAILED", 1
     try:
         cluster.connect()
-        results = _tuner(plan, tracking).fit()
-        if results.num_terminated + results.num_errors < len(results):
+        results, interrupted = _fit(_tuner(plan, tracking))
+        if interrupted or results.num_terminated + results.num_errors < max(len(results), plan.num_trials):
             raise KeyboardInterrupt  # Tune caught Ctrl-C itself and saved its state
         code = _report(plan, results, tracking)
         status = "FINISHED" if code == 0 else "FAILED"
@@ -73,6 +75,21 @@ def run_sweep(plan: SweepPlan) -> int:
         tracking.end_sweep(status)
         print(plan.mlflow_hint(parent), flush=True)
     return code
+
+
+def _fit(tuner: Tuner) -> tuple[tune.ResultGrid, bool]:
+    """``tuner.fit()``, and whether Ctrl-C stopped it. Tune catches SIGINT itself (stopping running
+    trials, which it then marks terminated), saves its state, returns normally and puts back the
+    handler it found; Ray 2.60 exposes no flag, so the handler left in place tells."""
+    before = signal.getsignal(signal.SIGINT)
+    tune_catches = (threading.current_thread() is threading.main_thread()
+                    and os.environ.get("TUNE_DISABLE_SIGINT_HANDLER", "0") == "0")
+    try:
+        results = tuner.fit()
+    finally:
+        after = signal.getsignal(signal.SIGINT)
+        signal.signal(signal.SIGINT, before)  # Tune's handler would swallow Ctrl-C in the report
+    return results, tune_catches and after is before
 
 
 def read_state(folder: str) -> dict:
@@ -96,9 +113,10 @@ def _tuner(plan: SweepPlan, tracking: MLflowTracking) -> Tuner:
             metric=cfg.sweep.metric,
             mode=cfg.sweep.mode,
             scheduler=instantiate(cfg.scheduler),
-            search_alg=BasicVariantGenerator(constant_grid_search=True),
+            # max_concurrent here: Tune ignores TuneConfig.max_concurrent_trials with a generator
+            search_alg=BasicVariantGenerator(constant_grid_search=True,
+                                             max_concurrent=int(cfg.sweep.max_concurrent)),
             num_samples=int(cfg.sweep.num_samples),
-            max_concurrent_trials=int(cfg.sweep.max_concurrent) or None,
             reuse_actors=bool(cfg.sweep.reuse_actors) and not distributed,
         ),
         run_config=RunConfig(

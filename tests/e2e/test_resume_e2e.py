@@ -1,4 +1,5 @@
-"""A sweep whose driver is killed mid-way, then resumed with resume=true."""
+"""A sweep interrupted with Ctrl-C (SIGINT to its driver) mid-way, then resumed with resume=true.
+(A driver killed outright, SIGKILL, is resumed in tests/e2e/test_cluster_e2e.py.)"""
 
 from __future__ import annotations
 
@@ -36,16 +37,28 @@ def _finished(output_dir) -> list:
         return []
 
 
-def test_killed_sweep_resumes_without_rerunning_finished_trials(short_tmp):
-    driver = subprocess.Popen(
-        [sys.executable, str(ROOT / "sweep.py"), *ARGS, f"paths.output_dir={short_tmp}"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
-    deadline = time.monotonic() + 300
-    while len(_finished(short_tmp)) < 1 and time.monotonic() < deadline and driver.poll() is None:
-        time.sleep(1)
-    assert driver.poll() is None, "the sweep ended before it could be interrupted"
-    _kill_tree(driver)
+def test_interrupted_sweep_exits_130_and_resumes_without_rerunning_finished_trials(short_tmp):
+    log = short_tmp / "driver.err"
+    with log.open("w") as err:
+        driver = subprocess.Popen(
+            [sys.executable, str(ROOT / "sweep.py"), *ARGS, f"paths.output_dir={short_tmp}"],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 300
+        while len(_finished(short_tmp)) < 1 and time.monotonic() < deadline and driver.poll() is None:
+            time.sleep(1)
+        assert driver.poll() is None, "the sweep ended before it could be interrupted"
+        driver.send_signal(signal.SIGINT)  # Ctrl-C: Tune saves its state and the driver exits
+        driver.wait(timeout=120)
+    finally:
+        if driver.poll() is None:
+            _kill_tree(driver)
+    stderr = log.read_text()
+    assert driver.returncode == 130, stderr[-2000:]
+    assert "resume=true" in stderr
+    parents, _ = sweep_runs(short_tmp, "resumable")
+    assert parents[0].info.status == "KILLED"
     done_before = {c.data.tags["ray.trial_id"]: c.info.run_id for c in _finished(short_tmp)}
     assert 1 <= len(done_before) < 4
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from mlflow import MlflowClient
 
@@ -87,6 +89,9 @@ def test_asha_stopped_trials_are_recorded_killed(short_tmp):
     _, children = sweep_runs(short_tmp, "smoke")
     statuses = sorted(c.info.status for c in children)
     assert "KILLED" in statuses and "FINISHED" in statuses, statuses
+    spans = sorted((c.info.start_time, c.info.end_time) for c in children)
+    assert all(end <= next_start for (_, end), (next_start, _) in pairwise(spans)), \
+        "sweep.max_concurrent=1 ran trials at the same time"
     for child in children:
         if child.info.status == "KILLED":
             assert child.data.tags["stopped_by"] == "scheduler"

@@ -36,6 +36,14 @@ def test_plan_merges_preset_space_with_command_line(tmp_path):
     assert f"paths.output_dir={tmp_path}" in plan.base_overrides
 
 
+def test_plan_counts_its_trials(tmp_path):
+    plan = plan_sweep(["+experiment=smoke", f"paths.output_dir={tmp_path}", "model.hidden=8,16,32"])
+    assert plan.num_trials == 2 * 3 * 2  # learning rates × widths × seeds
+    sampled = plan_sweep(["+experiment=smoke", f"paths.output_dir={tmp_path}", "sweep.num_samples=3",
+                          "sweep.space.optim.lr='interval(1e-3,1e-1)'"])
+    assert sampled.num_trials == 2 * 2 * 3  # widths × seeds × samples
+
+
 def test_relative_output_dir_is_made_absolute():
     plan = plan_sweep(["+experiment=smoke", "paths.output_dir=some/where"])
     assert Path(plan.cfg.paths.output_dir).is_absolute()
