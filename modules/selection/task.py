@@ -1,0 +1,137 @@
+"""The selection study's task: pretrain the small LM in stages, each stage's data chosen by the
+trial's selector (``selection=``), at the same token budget for every selector.
+
+One ``Trainer`` runs the stages as epochs (``modules/selection/stages.py``): stage 0 trains on
+randomly drawn data (the same draw for every selector of a seed), and at the end of each stage
+:class:`~modules.selection.stages.StageSelection` evaluates, logs and chooses the next stage's
+data. The sweep's callbacks (``ctx.callbacks``) come after it, so every stage is reported to Tune
+and MLflow with its measurements. A retried trial resumes from its last stage checkpoint (the
+data module and the callback keep their state in it).
+
+Files in ``artifact_dir``: ``per_example/`` (the final reference loss of each item, metric
+``ref/loss``), ``stages.csv`` (every logged measurement per stage) and ``mixture.png`` (the
+source mixture of each stage's data, with the reference loss).
+
+Config read: ``task`` (this class's arguments), ``model`` (a ``build_llama`` partial), ``data``
+(a pool builder), ``optim`` (an optimizer partial), ``selection`` (a selector), ``trainer``,
+``seed`` and ``paths.output_dir``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from omegaconf import DictConfig
+
+from modules.selection.lm import CausalLMModule
+from modules.selection.stages import StagedData, StageSelection
+from modules.task import RunContext, extra_callbacks
+
+
+class SelectionTask:
+    """Staged pretraining with data selection (MATES, Yu et al., NeurIPS 2024, Algorithm 1)."""
+
+    def __init__(
+        self,
+        stages: int = 4,
+        stage_steps: int = 24,
+        batch_size: int = 8,
+        warmup_steps: int = 10,
+        decay_steps: int = 0,
+        min_lr_ratio: float = 0.1,
+        clip: float = 1.0,
+        cache_dir: str = "cache/selection",
+    ) -> None:
+        self.stages, self.stage_steps, self.batch_size = stages, stage_steps, batch_size
+        self.warmup_steps, self.decay_steps, self.min_lr_ratio = warmup_steps, decay_steps, min_lr_ratio
+        self.clip, self.cache_dir = clip, cache_dir
+
+    @property
+    def stage_size(self) -> int:
+        """Sequences per stage: the token budget is ``stages * stage_size * seq_len``."""
+        return self.stage_steps * self.batch_size
+
+    def run(self, cfg: DictConfig, ctx: RunContext) -> dict[str, float]:
+        import torch
+        from hydra.utils import instantiate
+
+        data = instantiate(cfg.data)
+        budget = self.stages * self.stage_size
+        if budget > len(data):
+            raise ValueError(f"{self.stages} stages x {self.stage_size} sequences exceed the pool ({len(data)})")
+        selector = instantiate(cfg.selection)
+        seed = int(cfg.seed)
+        torch.manual_seed(seed)
+        model = instantiate(cfg.model)(vocab_size=data.vocab_size, max_length=data.pool_ids.shape[1])
+        module = CausalLMModule(
+            model, instantiate(cfg.optim, _convert_="all"), self.stages * self.stage_steps,
+            self.warmup_steps, self.decay_steps, self.min_lr_ratio,
+        )
+        datamodule = StagedData(data.pool_ids, self.batch_size, seed)
+        first = np.random.default_rng(seed).permutation(len(data))[: self.stage_size]
+        datamodule.set_stage(0, first)
+        stage_cb = StageSelection(
+            selector, data, datamodule, self.stages, self.stage_size, self.clip, seed, self.cache_dir
+        )
+        trainer = instantiate(
+            cfg.trainer,
+            max_epochs=self.stages,
+            gradient_clip_val=self.clip or None,
+            reload_dataloaders_every_n_epochs=1,
+            limit_val_batches=0,
+            callbacks=[stage_cb, *ctx.callbacks, *extra_callbacks(cfg)],
+        )
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ctx.resume_from)
+        self.write(ctx.artifact_dir, stage_cb, data.sources)
+        final = {k: float(v) for k, v in stage_cb.history[-1].items() if k != "stage"}
+        final.update({f"total_mix/{k}": v for k, v in _overall_mix(stage_cb).items()})
+        return final
+
+    @staticmethod
+    def write(folder: Path, stage_cb: StageSelection, sources: list[str]) -> None:
+        """Per-example reference losses, the per-stage table and the mixture plot."""
+        from modules.evaluation.per_example import write_per_example
+        from modules.evaluation.result import EvalResult
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        items = stage_cb.last_items.numpy() if stage_cb.last_items is not None else np.zeros(0)
+        frame = pd.DataFrame({"example_id": np.arange(len(items)), "score": items})
+        write_per_example([EvalResult("ref/loss", float(items.mean()), per_example=frame)], folder)
+        table = pd.DataFrame(stage_cb.history)
+        table.to_csv(folder / "stages.csv", index=False)
+        plot_mixture(table, sources, folder / "mixture.png")
+
+
+def _overall_mix(stage_cb: StageSelection) -> dict[str, float]:
+    rows = [{k[4:]: v for k, v in h.items() if k.startswith("mix/")} for h in stage_cb.history]
+    return pd.DataFrame(rows).mean().to_dict() if rows else {}
+
+
+def plot_mixture(table: pd.DataFrame, sources: list[str], path: Path) -> None:
+    """Stacked bars of each stage's source mixture, the reference loss on a second axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    bottom = np.zeros(len(table))
+    stages = table["stage"].astype(int).to_numpy()
+    for name in sources:
+        share = table.get(f"mix/{name}", pd.Series(np.zeros(len(table)))).to_numpy()
+        ax.bar(stages, share, bottom=bottom, label=name)
+        bottom += share
+    ax.set_xlabel("stage")
+    ax.set_ylabel("share of the stage's data")
+    ax.set_ylim(0, 1)
+    ax.legend(loc="upper left", fontsize=8)
+    twin = ax.twinx()
+    twin.plot(stages, table["ref/loss"], "k-o", label="reference loss")
+    twin.set_ylabel("reference loss")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
