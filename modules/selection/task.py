@@ -85,9 +85,7 @@ class SelectionTask:
         )
         trainer.fit(module, datamodule=datamodule, ckpt_path=ctx.resume_from)
         self.write(ctx.artifact_dir, stage_cb, data.sources)
-        final = {k: float(v) for k, v in stage_cb.history[-1].items() if k != "stage"}
-        final.update({f"total_mix/{k}": v for k, v in _overall_mix(stage_cb).items()})
-        return final
+        return final_metrics(stage_cb)
 
     @staticmethod
     def write(folder: Path, stage_cb: StageSelection, sources: list[str]) -> None:
@@ -105,9 +103,21 @@ class SelectionTask:
         plot_mixture(table, sources, folder / "mixture.png")
 
 
-def _overall_mix(stage_cb: StageSelection) -> dict[str, float]:
-    rows = [{k[4:]: v for k, v in h.items() if k.startswith("mix/")} for h in stage_cb.history]
-    return pd.DataFrame(rows).mean().to_dict() if rows else {}
+def final_metrics(stage_cb: StageSelection) -> dict[str, float]:
+    """The trial's final report: the last stage's evaluation, the tokens seen, the source mixture
+    of all the data trained on (``total_mix/<source>``) and the total training and selection time.
+    Per-stage-only measurements are not repeated."""
+    history = pd.DataFrame(stage_cb.history)
+    last = stage_cb.history[-1]
+    final = {k: float(v) for k, v in last.items() if k.startswith(("ref/", "val/")) or k == "tokens_seen"}
+    for column in history.columns:
+        if column.startswith("mix/"):
+            final[f"total_mix/{column[4:]}"] = float(history[column].mean())
+    final["time/train_total_s"] = float(stage_cb.totals["train"])
+    final["time/select_total_s"] = float(stage_cb.totals["select"])
+    if "influence/spearman" in history:
+        final["influence/spearman_mean"] = float(history["influence/spearman"].mean())
+    return final
 
 
 def plot_mixture(table: pd.DataFrame, sources: list[str], path: Path) -> None:
