@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (speed targets live here, never as timed assertions in tests).
 #   make bench          all benchmarks
-#   bash bench/run.sh smoke|pooling_grid
+#   bash bench/run.sh smoke|pooling_grid|mates_selection
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -25,5 +25,9 @@ fi
 if [[ $which == all || $which == pooling_grid ]]; then
   # Targets: <= 15 min on a first run (GGUF conversion + feature caches), <= 5 min cached.
   PYTHON=$PY bash bench/pooling_grid.sh "$out/pooling_grid"
+fi
+if [[ $which == all || $which == mates_selection ]]; then
+  # Target: <= 20 min on 2 CPU cores (3 selectors x 3 seeds, caches built inside the run).
+  PYTHON=$PY bash bench/mates_selection.sh "$out/mates_selection"
 fi
 echo "logs: $out"

@@ -18,7 +18,8 @@ TINY = [
     "data.reference_items=8", "data.reference_context=16", "data.seq_len=32", "data.vocab_size=512",
     "data.wiki_reference_articles=2", "data.wiki_heldout_articles=2",
 ]  # mates keeps its defaults: at most the 56 remaining candidates are probed
-PER_STAGE = ["ref/loss", "val/ppl/wikipedia", "mix/wikipedia", "tokens_seen", "time/train_s"]
+PER_STAGE = ["mix/wikipedia", "mix/friends", "time/train_s", "time/select_s"]
+EVALUATED = ["ref/loss", "val/ppl/wikipedia", "val/ppl/newsgroups", "tokens_seen"]  # + the final report
 
 
 def test_tiny_mates_sweep_logs_every_stage_on_every_child(short_tmp):
@@ -35,8 +36,11 @@ def test_tiny_mates_sweep_logs_every_stage_on_every_child(short_tmp):
         assert child.info.status == "FINISHED"
         for key in PER_STAGE:
             assert metric_steps(short_tmp, child.info.run_id, key) == [1, 2], key
+        for key in EVALUATED:
+            assert metric_steps(short_tmp, child.info.run_id, key) == [1, 2, 3], key
         history = client.get_metric_history(child.info.run_id, "tokens_seen")
-        assert sorted(m.value for m in history) == [256.0, 512.0]  # 2 x 4 sequences x 32 tokens per stage
+        assert {m.value for m in history} == {256.0, 512.0}  # 2 x 4 sequences x 32 tokens per stage
+        assert "total_mix/wikipedia" in child.data.metrics
         artifacts = {a.path for a in client.list_artifacts(child.info.run_id)}
         assert {"per_example", "mixture.png", "stages.csv"} <= artifacts
     mates = by_design["mates"].info.run_id
