@@ -210,8 +210,8 @@ class MatesSelector:
         oracle = run_probes(state, ctx.data.pool_ids[sample], workers=self.probe_workers)
         probed = time.monotonic()
 
+        torch.manual_seed(ctx.seed * 7919 + ctx.stage)  # the head's initialization
         model = self.influence_model()
-        torch.manual_seed(ctx.seed * 7919 + ctx.stage)
         if self.features is None:
             name = self.encoder.replace("/", "_")
             self.features = cached_features(model, ctx.data.pool_texts, ctx.cache_dir, name)
