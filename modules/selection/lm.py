@@ -1,5 +1,7 @@
 """The model being pretrained: a small Llama-architecture causal LM (random initialization), its
-AdamW and warmup-then-constant learning rate with an optional final decay, as in MATES (Yu et al.,
+loss and warmup-then-constant learning rate with an optional final decay (AdamW with betas
+0.9/0.95 and weight decay 0.1 comes from the optim config; the Lightning module that trains it is
+``modules/selection/stages.py``'s :class:`CausalLMModule`), as in MATES (Yu et al.,
 NeurIPS 2024, which pretrains Pythia-410M/1B at 1,024 tokens with the same recipe).
 
 CPU default (``conf/model/llama_tiny.yaml``): hidden 128, 2 layers, 4 heads, MLP 512, tied
@@ -11,9 +13,7 @@ the cost at this size, hence the compact vocabulary.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-import lightning as L
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -83,33 +83,3 @@ def sequence_nll(model: nn.Module, ids: torch.Tensor, batch_size: int = 16) -> t
         out.append(nll.mean(dim=1))
     model.train(was_training)
     return torch.cat(out) if out else torch.zeros(0)
-
-
-class CausalLMModule(L.LightningModule):
-    """Pretrains ``model`` with next-token loss; AdamW (betas and weight decay from the optimizer
-    config) stepped every batch under :func:`schedule`. Gradient clipping is the Trainer's."""
-
-    def __init__(
-        self,
-        model: nn.Module,
-        optimizer: Callable[..., torch.optim.Optimizer],
-        total_steps: int,
-        warmup_steps: int,
-        decay_steps: int = 0,
-        min_lr_ratio: float = 0.1,
-    ) -> None:
-        super().__init__()
-        self.model = model
-        self.optimizer_factory = optimizer
-        self.lr_factor = schedule(total_steps, warmup_steps, decay_steps, min_lr_ratio)
-
-    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
-        ids = batch[0] if isinstance(batch, (list, tuple)) else batch
-        loss = lm_loss(self.model, ids)
-        self.log("train/loss", loss.detach(), on_step=False, on_epoch=True)
-        return loss
-
-    def configure_optimizers(self) -> dict[str, Any]:
-        optimizer = self.optimizer_factory(self.model.parameters())
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, self.lr_factor)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

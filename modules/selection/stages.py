@@ -1,5 +1,6 @@
 """The stage loop as Lightning pieces: training epoch ``s`` is stage ``s``.
 
+- :class:`CausalLMModule`: trains the LM, one optimizer step per batch under the schedule.
 - :class:`StagedData`: the pool as a data module whose training sample set is swapped between
   stages (the Trainer reloads its loader every epoch); it remembers what was trained on, so no
   sequence is seen twice.
@@ -17,17 +18,49 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import lightning as L
 import numpy as np
 import torch
+from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from modules.selection.lm import sequence_nll
+from modules.selection.lm import lm_loss, schedule, sequence_nll
 from modules.selection.pool import SelectionData
 from modules.selection.reference import reference_losses
 from modules.selection.selectors import Selector, StageContext
+
+
+class CausalLMModule(L.LightningModule):
+    """Pretrains ``model`` with next-token loss; AdamW (betas and weight decay from the optimizer
+    config) stepped every batch under :func:`schedule`. Gradient clipping is the Trainer's."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: Callable[..., torch.optim.Optimizer],
+        total_steps: int,
+        warmup_steps: int,
+        decay_steps: int = 0,
+        min_lr_ratio: float = 0.1,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.optimizer_factory = optimizer
+        self.lr_factor = schedule(total_steps, warmup_steps, decay_steps, min_lr_ratio)
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        ids = batch[0] if isinstance(batch, (list, tuple)) else batch
+        loss = lm_loss(self.model, ids)
+        self.log("train/loss", loss.detach(), on_step=False, on_epoch=True)
+        return loss
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        optimizer = self.optimizer_factory(self.model.parameters())
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, self.lr_factor)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
 
 class StagedData(L.LightningDataModule):

@@ -25,8 +25,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 
-from modules.selection.lm import CausalLMModule
-from modules.selection.stages import StagedData, StageSelection
+from modules.selection.stages import CausalLMModule, StagedData, StageSelection
 from modules.task import RunContext, extra_callbacks
 
 

@@ -5,6 +5,10 @@ import pytest
 import torch
 
 from modules.selection.influence import InfluenceModel, fit_influence, zscore
+from tests.modules.selection.tiny import one_thread
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+__all__ = ["one_thread"]
 
 
 def tiny_bert():

@@ -2,12 +2,16 @@ from __future__ import annotations
 
 import copy
 
+import pytest
 import torch
 
 from modules.selection.lm import lm_loss
 from modules.selection.probing import Prober, ProbeState, run_probes
 from modules.selection.reference import reference_loss
-from tests.modules.selection.tiny import tiny_data, tiny_lm, trained_optimizer
+from tests.modules.selection.tiny import one_thread, tiny_data, tiny_lm, trained_optimizer
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+__all__ = ["one_thread"]
 
 
 def snapshot(model, optimizer):

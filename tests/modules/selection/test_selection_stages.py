@@ -7,14 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from modules.selection.lm import CausalLMModule
 from modules.selection.selectors import (
     RandomSelector,
     Selection,
     SourceOracleSelector,
     StageContext,
 )
-from modules.selection.stages import StagedData, StageSelection, mixture
+from modules.selection.stages import CausalLMModule, StagedData, StageSelection, mixture
 from tests.modules.selection.tiny import tiny_data, tiny_lm
 
 

@@ -4,6 +4,7 @@ SelectionData of random token sequences."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from modules.selection.lm import build_llama
@@ -11,6 +12,15 @@ from modules.selection.pool import SelectionData
 from modules.selection.reference import reference_set
 
 VOCAB, LENGTH = 32, 8
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny models gain nothing from intra-op threads, and lose much on a busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def tiny_lm(seed: int = 0) -> torch.nn.Module:
