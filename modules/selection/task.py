@@ -12,6 +12,15 @@ Files in ``artifact_dir``: ``per_example/`` (the final reference loss of each it
 ``ref/loss``), ``stages.csv`` (every logged measurement per stage) and ``mixture.png`` (the
 source mixture of each stage's data, with the reference loss).
 
+CPU sizes (``conf/task/mates.yaml``, ``conf/model/llama_tiny.yaml``, ``conf/data/mates_pool.yaml``,
+``conf/selection/mates.yaml``), chosen for the budget of 9 trials (3 selectors x 3 seeds, one CPU
+each, two at a time) in 20 minutes on 2 cores, i.e. about 3 minutes a trial: a 1.6M-parameter
+Llama (the softmax over the compact 8,192-token vocabulary is most of its cost) trained for 4
+stages x 24 steps x 8 sequences x 128 tokens (98k tokens, ~30 s of CPU); 96 probes a stage, each
+one step plus a 64-item reference evaluation (~15 s of CPU a stage); a pool of 2,100 sequences,
+so the frozen MiniLM embeds it once in about a minute (cached for every trial) and each stage
+keeps 192 of the 1,500-1,900 sequences still unused (10-13%; the paper keeps 20%).
+
 Config read: ``task`` (this class's arguments), ``model`` (a ``build_llama`` partial), ``data``
 (a pool builder), ``optim`` (an optimizer partial), ``selection`` (a selector), ``trainer``,
 ``seed`` and ``paths.output_dir``.
