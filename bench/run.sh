@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (speed targets live here, never as timed assertions in tests).
 #   make bench          all benchmarks
-#   bash bench/run.sh smoke|pooling_grid|soup_finetune|cl_baselines|cl_fewshot
+#   bash bench/run.sh smoke|pooling_grid|soup_finetune|cl_baselines|cl_fewshot|mates_selection
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -38,5 +38,9 @@ fi
 if [[ $which == all || $which == cl_fewshot ]]; then
   # Target: a few minutes (TEEN is training-free; one MiniLM feature cache).
   timed cl_fewshot "$PY" sweep.py +experiment=cl_fewshot "paths.output_dir=$out/cl"
+fi
+if [[ $which == all || $which == mates_selection ]]; then
+  # Target: <= 20 min on 2 CPU cores (3 selectors x 3 seeds, caches built inside the run).
+  PYTHON=$PY bash bench/mates_selection.sh "$out/mates_selection"
 fi
 echo "logs: $out"

@@ -1,0 +1,271 @@
+"""The tagged candidate pool and the held-out sets of the selection study.
+
+Documents of each source (``modules/selection/sources.py``) are tokenized with the bundled
+SmolLM2 tokenizer, joined with ``<|endoftext|>`` and cut into fixed-length sequences, each tagged
+with its source; the tag is for the analysis only, a selector never sees it. Wikipedia articles are
+split first (by a fixed ``split_seed``): some build the reference task, some the per-source
+validation, some the held-out text of the perplexity filter's reference LM, the rest the pool.
+
+The language model reads a compact vocabulary: the ``vocab_size - 1`` most frequent SmolLM2
+tokens of all the study's text, everything else one unknown token (id 0); the softmax over the
+full 49,152 tokens would dominate a model this small. Reference items whose target word has an
+unknown token are dropped.
+
+Everything is built once per configuration and cached (``cache_dir``); concurrent trials wait on a
+file lock. The pool does not depend on the trial's seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from modules.selection.reference import ReferenceSet, final_word_items, reference_set
+
+UNK = 0
+EOS_TOKEN = "<|endoftext|>"
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@dataclass
+class SelectionData:
+    """What a trial needs: the pool (compact ids, texts, source tags), the held-out sets and the
+    vocabulary size. ``validation`` maps a source to held-out sequences of that source."""
+
+    pool_ids: torch.Tensor
+    pool_texts: list[str]
+    pool_source: np.ndarray
+    sources: list[str]
+    validation: dict[str, torch.Tensor]
+    reference: ReferenceSet
+    heldout: torch.Tensor
+    vocab_size: int
+    digest: str = ""
+    info: dict[str, float] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.pool_ids.shape[0])
+
+
+def smollm2_tokenizer(cache_dir: str | Path):
+    """The SmolLM2 tokenizer, read from the bundled GGUF once and saved under ``cache_dir``."""
+    from filelock import FileLock
+    from transformers import AutoTokenizer
+
+    from modules.embedding.bundled import SMOLLM2_PACKAGE, package_dir
+
+    target = Path(cache_dir).expanduser() / "smollm2_tokenizer"
+    if not (target / "tokenizer.json").exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(target) + ".lock"):
+            if not (target / "tokenizer.json").exists():
+                gguf = AutoTokenizer.from_pretrained(package_dir(SMOLLM2_PACKAGE), gguf_file=SMOLLM2_GGUF)
+                gguf.save_pretrained(target)
+    return AutoTokenizer.from_pretrained(target)
+
+
+def chunk(docs: Iterable[str], tokenizer, length: int, limit: int, batch: int = 64) -> list[list[int]]:
+    """Up to ``limit`` sequences of ``length`` tokens from the documents joined with EOS."""
+    eos = tokenizer.convert_tokens_to_ids(EOS_TOKEN)
+    docs = list(docs)
+    stream: list[int] = []
+    out: list[list[int]] = []
+    for start in range(0, len(docs), batch):
+        for ids in tokenizer(docs[start : start + batch], add_special_tokens=False)["input_ids"]:
+            stream.extend([*ids, eos])
+        while len(stream) >= length and len(out) < limit:
+            out.append(stream[:length])
+            stream = stream[length:]
+        if len(out) >= limit:
+            break
+    return out
+
+
+def compact_vocab(sequences: Iterable[Iterable[int]], size: int, full_size: int) -> torch.Tensor:
+    """A map from tokenizer ids to ``size`` model ids: the most frequent tokens get 1..size-1,
+    the rest ``UNK``."""
+    counts = Counter(i for seq in sequences for i in seq)
+    mapping = torch.full((full_size,), UNK, dtype=torch.long)
+    for new, (old, _) in enumerate(counts.most_common(size - 1), start=1):
+        mapping[old] = new
+    return mapping
+
+
+def _split(docs: list[str], counts: list[int], seed: int) -> list[list[str]]:
+    order = np.random.default_rng(seed).permutation(len(docs))
+    parts, start = [], 0
+    for n in counts:
+        parts.append([docs[i] for i in order[start : start + n]])
+        start += n
+    parts.append([docs[i] for i in order[start:]])
+    return parts
+
+
+def _progress(message: str) -> None:
+    print(f"[selection] {message}", file=sys.stderr, flush=True)
+
+
+def build_data(
+    docs: dict[str, list[str]],
+    reference_docs: list[str],
+    heldout_docs: list[str],
+    tokenizer,
+    *,
+    pool_per_source: int,
+    val_per_source: int,
+    heldout_sequences: int,
+    reference_items: int,
+    reference_context: int,
+    seq_len: int,
+    vocab_size: int,
+    seed: int,
+) -> SelectionData:
+    """Tokenize, chunk, tag and map to the compact vocabulary (see the module docstring). Each
+    source's documents are split (``seed``): a tenth for validation, the rest for the pool."""
+    raw: dict[str, list[list[int]]] = {}
+    val_raw: dict[str, list[list[int]]] = {}
+    for name, documents in docs.items():
+        val_docs, pool_docs = _split(documents, [max(1, len(documents) // 10)], seed)
+        val_raw[name] = chunk(val_docs, tokenizer, seq_len, val_per_source)
+        raw[name] = chunk(pool_docs, tokenizer, seq_len, pool_per_source)
+        _progress(f"{name}: {len(raw[name])} pool / {len(val_raw[name])} validation sequences")
+    held = chunk(heldout_docs, tokenizer, seq_len, heldout_sequences)
+    items = [it for doc in reference_docs for it in final_word_items(doc, tokenizer, reference_context)]
+    every = [*(s for seqs in raw.values() for s in seqs), *(s for v in val_raw.values() for s in v),
+             *held, *(c + t for c, t in items)]
+    mapping = compact_vocab(every, vocab_size, len(tokenizer))
+    known = [(c, t) for c, t in items if all(int(mapping[i]) != UNK for i in t)]
+    rng = np.random.default_rng(seed)
+    chosen = [known[i] for i in sorted(rng.permutation(len(known))[:reference_items])]
+    reference = reference_set([(mapping[c].tolist(), mapping[t].tolist()) for c, t in chosen])
+
+    sources = list(docs)
+    seqs = [s for name in sources for s in raw[name]]
+    tags = np.concatenate([np.full(len(raw[name]), i) for i, name in enumerate(sources)])
+    order = rng.permutation(len(seqs))
+    pool_raw = [seqs[i] for i in order]
+    return SelectionData(
+        pool_ids=mapping[torch.tensor(pool_raw, dtype=torch.long)],
+        pool_texts=tokenizer.batch_decode(pool_raw, skip_special_tokens=True),
+        pool_source=tags[order].astype(np.int64),
+        sources=sources,
+        validation={n: mapping[torch.tensor(v, dtype=torch.long)] for n, v in val_raw.items()},
+        reference=reference,
+        heldout=mapping[torch.tensor(held, dtype=torch.long)],
+        vocab_size=vocab_size,
+        info={"reference_candidates": float(len(known))},
+    )
+
+
+def cached(cache_dir: str | Path, name: str, settings: dict, build: Callable[[], SelectionData]) -> SelectionData:
+    """``build()`` once per ``settings`` under ``cache_dir`` (a file lock for concurrent trials)."""
+    from filelock import FileLock
+
+    digest = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+    path = Path(cache_dir).expanduser() / f"{name}-{digest}.pt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock"):
+        if not path.exists():
+            started = time.monotonic()
+            data = build()
+            data.digest = digest
+            partial = path.with_suffix(".partial")
+            torch.save(data, partial)
+            partial.rename(path)
+            _progress(f"built {path.name} in {time.monotonic() - started:.0f} s")
+    return torch.load(path, weights_only=False)
+
+
+def bundled_pool(
+    cache_dir: str,
+    tokenizer_dir: str,
+    pool_per_source: int = 700,
+    val_per_source: int = 32,
+    heldout_sequences: int = 256,
+    reference_items: int = 64,
+    reference_context: int = 48,
+    seq_len: int = 128,
+    vocab_size: int = 8192,
+    wiki_reference_articles: int = 12,
+    wiki_heldout_articles: int = 12,
+    sources: tuple[str, ...] = ("wikipedia", "friends", "newsgroups"),
+    split_seed: int = 0,
+) -> SelectionData:
+    """The pool from the bundled Wikipedia, Friends and 20 Newsgroups text (cached)."""
+    settings = {k: v for k, v in locals().items() if k not in ("cache_dir", "tokenizer_dir")}
+    settings["sources"] = list(sources)
+    from modules.selection.sources import SOURCES
+
+    unknown = sorted(set(sources) - set(SOURCES))
+    if unknown:
+        raise ValueError(f"unknown sources {unknown}; available: {sorted(SOURCES)}")
+
+    def build() -> SelectionData:
+        tokenizer = smollm2_tokenizer(tokenizer_dir)
+        articles = SOURCES["wikipedia"]()
+        ref_docs, held_docs, wiki_pool = _split(
+            articles, [wiki_reference_articles, wiki_heldout_articles], split_seed
+        )
+        docs = {name: wiki_pool if name == "wikipedia" else SOURCES[name]() for name in sources}
+        return build_data(
+            docs, ref_docs, held_docs, tokenizer, pool_per_source=pool_per_source,
+            val_per_source=val_per_source, heldout_sequences=heldout_sequences,
+            reference_items=reference_items, reference_context=reference_context,
+            seq_len=seq_len, vocab_size=vocab_size, seed=split_seed,
+        )
+
+    return cached(cache_dir, "pool", settings, build)
+
+
+def hf_pool(
+    dataset_id: str,
+    cache_dir: str,
+    tokenizer_dir: str,
+    dataset_config: str | None = None,
+    split: str = "train",
+    text_field: str = "text",
+    documents: int = 20000,
+    pool_size: int = 100000,
+    val_sequences: int = 256,
+    heldout_sequences: int = 2048,
+    reference_items: int = 512,
+    reference_context: int = 128,
+    seq_len: int = 1024,
+    vocab_size: int = 49152,
+    wiki_reference_articles: int = 30,
+    wiki_heldout_articles: int = 30,
+    split_seed: int = 0,
+) -> SelectionData:
+    """A pool from a Hugging Face corpus (C4 in the paper: ``allenai/c4``, config ``en``),
+    streamed with ``datasets`` and tagged as one source; the reference task and the perplexity
+    filter's held-out text still come from the bundled Wikipedia. Needs network access."""
+    settings = {k: v for k, v in locals().items() if k not in ("cache_dir", "tokenizer_dir")}
+    from modules.selection.sources import wikipedia_articles
+
+    def build() -> SelectionData:
+        from datasets import load_dataset
+
+        stream = load_dataset(dataset_id, dataset_config, split=split, streaming=True)
+        texts = [row[text_field] for _, row in zip(range(documents), stream, strict=False)]
+        tokenizer = smollm2_tokenizer(tokenizer_dir)
+        ref_docs, held_docs, _ = _split(
+            wikipedia_articles(), [wiki_reference_articles, wiki_heldout_articles], split_seed
+        )
+        return build_data(
+            {dataset_id.split("/")[-1]: texts}, ref_docs, held_docs, tokenizer,
+            pool_per_source=pool_size, val_per_source=val_sequences,
+            heldout_sequences=heldout_sequences, reference_items=reference_items,
+            reference_context=reference_context, seq_len=seq_len, vocab_size=vocab_size,
+            seed=split_seed,
+        )
+
+    return cached(cache_dir, "hf-pool", settings, build)

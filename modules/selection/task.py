@@ -1,0 +1,155 @@
+"""The selection study's task: pretrain the small LM in stages, each stage's data chosen by the
+trial's selector (``selection=``), at the same token budget for every selector.
+
+One ``Trainer`` runs the stages as epochs (``modules/selection/stages.py``): stage 0 trains on
+randomly drawn data (the same draw for every selector of a seed), and at the end of each stage
+:class:`~modules.selection.stages.StageSelection` evaluates, logs and chooses the next stage's
+data. The sweep's callbacks (``ctx.callbacks``) come after it, so every stage is reported to Tune
+and MLflow with its measurements. A retried trial resumes from its last stage checkpoint (the
+data module and the callback keep their state in it).
+
+Files in ``artifact_dir``: ``per_example/`` (the final reference loss of each item, metric
+``ref/loss``), ``stages.csv`` (every logged measurement per stage) and ``mixture.png`` (the
+source mixture of each stage's data, with the reference loss).
+
+CPU sizes (``conf/task/mates.yaml``, ``conf/model/llama_tiny.yaml``, ``conf/data/mates_pool.yaml``,
+``conf/selection/mates.yaml``), chosen for the budget of 9 trials (3 selectors x 3 seeds, one CPU
+each, two at a time) in 20 minutes on 2 cores, i.e. about 3 minutes a trial: a 1.6M-parameter
+Llama (the softmax over the compact 8,192-token vocabulary is most of its cost) trained for 4
+stages x 24 steps x 8 sequences x 128 tokens (98k tokens, ~30 s of CPU); 96 probes a stage, each
+one step plus a 64-item reference evaluation (~15 s of CPU a stage); a pool of 2,100 sequences,
+so the frozen MiniLM embeds it once in about a minute (cached for every trial) and each stage
+keeps 192 of the 1,500-1,900 sequences still unused (10-13%; the paper keeps 20%).
+
+Config read: ``task`` (this class's arguments), ``model`` (a ``build_llama`` partial), ``data``
+(a pool builder), ``optim`` (an optimizer partial), ``selection`` (a selector), ``trainer``,
+``seed`` and ``paths.output_dir``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from omegaconf import DictConfig
+
+from modules.selection.stages import CausalLMModule, StagedData, StageSelection
+from modules.task import RunContext, extra_callbacks
+
+
+class SelectionTask:
+    """Staged pretraining with data selection (MATES, Yu et al., NeurIPS 2024, Algorithm 1)."""
+
+    def __init__(
+        self,
+        stages: int = 4,
+        stage_steps: int = 24,
+        batch_size: int = 8,
+        warmup_steps: int = 10,
+        decay_steps: int = 0,
+        min_lr_ratio: float = 0.1,
+        clip: float = 1.0,
+        cache_dir: str = "cache/selection",
+    ) -> None:
+        self.stages, self.stage_steps, self.batch_size = stages, stage_steps, batch_size
+        self.warmup_steps, self.decay_steps, self.min_lr_ratio = warmup_steps, decay_steps, min_lr_ratio
+        self.clip, self.cache_dir = clip, cache_dir
+
+    @property
+    def stage_size(self) -> int:
+        """Sequences per stage: the token budget is ``stages * stage_size * seq_len``."""
+        return self.stage_steps * self.batch_size
+
+    def run(self, cfg: DictConfig, ctx: RunContext) -> dict[str, float]:
+        import torch
+        from hydra.utils import instantiate
+
+        data = instantiate(cfg.data)
+        budget = self.stages * self.stage_size
+        if budget > len(data):
+            raise ValueError(f"{self.stages} stages x {self.stage_size} sequences exceed the pool ({len(data)})")
+        selector = instantiate(cfg.selection)
+        seed = int(cfg.seed)
+        torch.manual_seed(seed)
+        model = instantiate(cfg.model)(vocab_size=data.vocab_size, max_length=data.pool_ids.shape[1])
+        module = CausalLMModule(
+            model, instantiate(cfg.optim, _convert_="all"), self.stages * self.stage_steps,
+            self.warmup_steps, self.decay_steps, self.min_lr_ratio,
+        )
+        datamodule = StagedData(data.pool_ids, self.batch_size, seed)
+        first = np.random.default_rng(seed).permutation(len(data))[: self.stage_size]
+        datamodule.set_stage(0, first)
+        stage_cb = StageSelection(
+            selector, data, datamodule, self.stages, self.stage_size, self.clip, seed, self.cache_dir
+        )
+        trainer = instantiate(
+            cfg.trainer,
+            max_epochs=self.stages,
+            gradient_clip_val=self.clip or None,
+            reload_dataloaders_every_n_epochs=1,
+            limit_val_batches=0,
+            callbacks=[stage_cb, *ctx.callbacks, *extra_callbacks(cfg)],
+        )
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ctx.resume_from)
+        self.write(ctx.artifact_dir, stage_cb, data.sources)
+        return final_metrics(stage_cb)
+
+    @staticmethod
+    def write(folder: Path, stage_cb: StageSelection, sources: list[str]) -> None:
+        """Per-example reference losses, the per-stage table and the mixture plot."""
+        from modules.evaluation.per_example import write_per_example
+        from modules.evaluation.result import EvalResult
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        items = stage_cb.last_items.numpy() if stage_cb.last_items is not None else np.zeros(0)
+        frame = pd.DataFrame({"example_id": np.arange(len(items)), "score": items})
+        write_per_example([EvalResult("ref/loss", float(items.mean()), per_example=frame)], folder)
+        table = pd.DataFrame(stage_cb.history)
+        table.to_csv(folder / "stages.csv", index=False)
+        plot_mixture(table, sources, folder / "mixture.png")
+
+
+def final_metrics(stage_cb: StageSelection) -> dict[str, float]:
+    """The trial's final report: the last stage's evaluation, the tokens seen, the source mixture
+    of all the data trained on (``total_mix/<source>``) and the total training and selection time.
+    Per-stage-only measurements are not repeated."""
+    history = pd.DataFrame(stage_cb.history)
+    last = stage_cb.history[-1]
+    final = {k: float(v) for k, v in last.items() if k.startswith(("ref/", "val/")) or k == "tokens_seen"}
+    for column in history.columns:
+        if column.startswith("mix/"):
+            final[f"total_mix/{column[4:]}"] = float(history[column].mean())
+    final["time/train_total_s"] = float(stage_cb.totals["train"])
+    final["time/select_total_s"] = float(stage_cb.totals["select"])
+    if "influence/spearman" in history:
+        final["influence/spearman_mean"] = float(history["influence/spearman"].mean())
+    return final
+
+
+def plot_mixture(table: pd.DataFrame, sources: list[str], path: Path) -> None:
+    """Stacked bars of each stage's source mixture, the reference loss on a second axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    bottom = np.zeros(len(table))
+    stages = table["stage"].astype(int).to_numpy()
+    for name in sources:
+        share = table.get(f"mix/{name}", pd.Series(np.zeros(len(table)))).to_numpy()
+        ax.bar(stages, share, bottom=bottom, label=name)
+        bottom += share
+    ax.set_xlabel("stage")
+    ax.set_ylabel("share of the stage's data")
+    ax.set_ylim(0, 1)
+    ax.legend(loc="upper left", fontsize=8)
+    twin = ax.twinx()
+    twin.plot(stages, table["ref/loss"], "k-o", label="reference loss")
+    twin.set_ylabel("reference loss")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from modules.selection.influence import InfluenceModel, fit_influence, zscore
+from tests.modules.selection.tiny import one_thread
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+__all__ = ["one_thread"]
+
+
+def tiny_bert():
+    """A randomly initialized 2-layer BERT on the bundled MiniLM tokenizer (fast, no download)."""
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from modules.embedding.bundled import minilm_l6
+
+    tokenizer = AutoTokenizer.from_pretrained(minilm_l6())
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=64)
+    return BertModel(config), tokenizer
+
+
+def synthetic(n: int = 160, seed: int = 0):
+    """Texts whose target is the share of 'good' minus the share of 'bad' among their words."""
+    rng = np.random.default_rng(seed)
+    filler = ["river", "table", "green", "music", "seven", "paper", "cloud", "stone"]
+    texts, target = [], []
+    for _ in range(n):
+        words = list(rng.choice(filler, size=12))
+        good, bad = rng.integers(0, 6, size=2)
+        words += ["good"] * good + ["bad"] * bad
+        rng.shuffle(words)
+        texts.append(" ".join(words))
+        target.append((good - bad) / len(words))
+    return texts, torch.tensor(target, dtype=torch.float32)
+
+
+@pytest.mark.parametrize("trainable_layers", [0, -1])
+def test_the_influence_model_learns_a_synthetic_signal(trainable_layers):
+    encoder, tokenizer = tiny_bert()
+    texts, target = synthetic()
+    model = InfluenceModel(encoder, tokenizer, trainable_layers=trainable_layers, max_length=32,
+                           head_hidden=32, batch_size=32)
+    inputs = model.features(texts)
+    epochs = 60 if trainable_layers == 0 else 12
+    fit = fit_influence(model, inputs, target, val_fraction=0.25, epochs=epochs, lr=3e-3,
+                        encoder_lr=3e-3, seed=0)
+    assert fit.val_size == 40 and fit.train_size == 120
+    assert fit.spearman > 0.6, fit.spearman
+
+
+def test_only_the_top_layers_train():
+    encoder, tokenizer = tiny_bert()
+    model = InfluenceModel(encoder, tokenizer, trainable_layers=1)
+    trainable = {n for n, p in model.encoder.named_parameters() if p.requires_grad}
+    assert trainable and all(n.startswith("encoder.layer.1.") for n in trainable)
+    frozen = InfluenceModel(*tiny_bert(), trainable_layers=0)
+    assert not any(p.requires_grad for p in frozen.encoder.parameters())
+
+
+def test_zscore():
+    z = zscore(torch.tensor([1.0, 2.0, 3.0, 4.0]))
+    assert abs(float(z.mean())) < 1e-6 and abs(float(z.std()) - 1) < 1e-6
+    assert torch.equal(zscore(torch.ones(3)), torch.zeros(3))
