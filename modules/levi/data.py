@@ -81,7 +81,9 @@ def _draw(
     root: Path | None,
 ) -> GroupedTexts:
     wanted = [g for sup in names for g in groups[sup]]
-    data = load_newsgroups(split, limit_per_class=per_group, seed=seed, categories=wanted, root=root)
+    data = load_newsgroups(
+        split, limit_per_class=per_group, seed=seed, categories=wanted, root=root
+    )
     parent = {g: names.index(sup) for sup in names for g in groups[sup]}
     group_of = [data.label_names[label] for label in data.labels]
     return GroupedTexts(

@@ -47,7 +47,9 @@ class AdaptingLayer(nn.Module):
         head: nn.Module
         if hidden > 0:
             head = nn.Sequential(
-                nn.Linear(in_dim, hidden), nn.GELU(), nn.Dropout(dropout),
+                nn.Linear(in_dim, hidden),
+                nn.GELU(),
+                nn.Dropout(dropout),
                 nn.Linear(hidden, num_classes),
             )
         else:

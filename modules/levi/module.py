@@ -26,7 +26,9 @@ class DictDataset(Dataset):
     def __init__(self, tensors: dict[str, torch.Tensor]) -> None:
         sizes = {len(t) for t in tensors.values()}
         if len(sizes) != 1:
-            raise ValueError(f"tensors of different lengths: { {k: len(v) for k, v in tensors.items()} }")
+            raise ValueError(
+                f"tensors of different lengths: { {k: len(v) for k, v in tensors.items()} }"
+            )
         self.tensors = tensors
         self.size = sizes.pop()
 

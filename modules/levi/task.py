@@ -15,7 +15,6 @@ sets to ``artifact_dir/per_example`` (metrics ``ood/acc`` and ``id/acc``).
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import torch
@@ -85,8 +84,12 @@ class LeviTask:
                 inputs[name]["input_ids"] = enc["input_ids"]
                 inputs[name]["attention_mask"] = enc["attention_mask"]
         net = LayerwiseEnsemble(
-            len(split.label_names), len(layers), hidden_size, small,
-            int(method.hidden), float(method.dropout),
+            len(split.label_names),
+            len(layers),
+            hidden_size,
+            small,
+            int(method.hidden),
+            float(method.dropout),
         )
         module = LeviModule(
             net,
@@ -154,5 +157,3 @@ class LeviTask:
         for c, name in enumerate(split.label_names):
             metrics[f"ood/acc_{name}"] = float((pred_ood[labels == c] == c).mean())
         return metrics
-
-

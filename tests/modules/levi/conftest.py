@@ -21,8 +21,12 @@ def tiny_bert(tmp_path_factory) -> str:
     folder = tmp_path_factory.mktemp("tiny_bert")
     tokenizer = AutoTokenizer.from_pretrained(minilm_l6())
     config = BertConfig(
-        vocab_size=tokenizer.vocab_size, hidden_size=16, num_hidden_layers=3,
-        num_attention_heads=2, intermediate_size=32, max_position_embeddings=64,
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=16,
+        num_hidden_layers=3,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
     )
     torch.manual_seed(0)
     BertModel(config).save_pretrained(folder)

@@ -13,7 +13,9 @@ GROUPS = CONF["groups"]
 
 @pytest.fixture(scope="module")
 def split():
-    return newsgroups_ood(GROUPS, train_per_group=6, val_per_group=2, test_per_group=3, max_words=20)
+    return newsgroups_ood(
+        GROUPS, train_per_group=6, val_per_group=2, test_per_group=3, max_words=20
+    )
 
 
 def test_no_newsgroup_is_both_in_and_out_of_distribution(split):
@@ -38,7 +40,9 @@ def test_sizes_truncation_and_a_fixed_draw(split):
     assert len(split.id_test) == 9 * 3 and len(split.ood_test) == 8 * 3
     assert not set(split.train.texts) & set(split.val.texts)
     assert max(len(t.split()) for t in split.texts()) <= 20
-    again = newsgroups_ood(GROUPS, train_per_group=6, val_per_group=2, test_per_group=3, max_words=20)
+    again = newsgroups_ood(
+        GROUPS, train_per_group=6, val_per_group=2, test_per_group=3, max_words=20
+    )
     assert again.ood_test.texts == split.ood_test.texts and again.train.texts == split.train.texts
 
 

@@ -43,7 +43,9 @@ def test_small_model_ignores_padding():
 )
 def test_every_adapter_predicts(layers, with_small, adapters):
     small = NgramModel(buckets=50, embed_dim=8, dim=4) if with_small else None
-    net = LayerwiseEnsemble(num_classes=5, num_layers=layers, pretrained_dim=6, small=small, hidden=7)
+    net = LayerwiseEnsemble(
+        num_classes=5, num_layers=layers, pretrained_dim=6, small=small, hidden=7
+    )
     pre = torch.randn(2, layers, 6) if layers else None
     ngrams = small.encode(TEXTS[:2]) if small is not None else None
     logits = net(pre, ngrams)
@@ -96,8 +98,11 @@ def test_frozen_and_lora_switches(tiny_bert, regime):
     small = NgramModel(buckets=50, embed_dim=8, dim=4)
     net = LayerwiseEnsemble(3, 2, 16, small, hidden=8)
     module = LeviModule(
-        net, functools.partial(torch.optim.AdamW, lr=1e-2), PretrainedLayers(backbone, [2, 3]),
-        backbone_lr=1e-2, aux_weight=0.5,
+        net,
+        functools.partial(torch.optim.AdamW, lr=1e-2),
+        PretrainedLayers(backbone, [2, 3]),
+        backbone_lr=1e-2,
+        aux_weight=0.5,
     )
     enc = backbone.tokenize(TEXTS)
     batch = {**enc, "ngrams": small.encode(TEXTS), "label": torch.tensor([0, 1, 2])}
