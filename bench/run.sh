@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (speed targets live here, never as timed assertions in tests).
 #   make bench          all benchmarks
-#   bash bench/run.sh smoke|pooling_grid
+#   bash bench/run.sh smoke|pooling_grid|levi_ood
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -25,5 +25,9 @@ fi
 if [[ $which == all || $which == pooling_grid ]]; then
   # Targets: <= 15 min on a first run (GGUF conversion + feature caches), <= 5 min cached.
   PYTHON=$PY bash bench/pooling_grid.sh "$out/pooling_grid"
+fi
+if [[ $which == all || $which == levi_ood ]]; then
+  # Target: <= 20 min on 2 CPU cores, 5 methods x 3 seeds, first run (feature cache included).
+  timed levi_ood_sweep "$PY" sweep.py +experiment=levi_ood "paths.output_dir=$out/levi_ood"
 fi
 echo "logs: $out"
