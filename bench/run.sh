@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (speed targets live here, never as timed assertions in tests).
 #   make bench          all benchmarks
-#   bash bench/run.sh smoke|pooling_grid|soup_finetune|cl_baselines|cl_fewshot|mates_selection
+#   bash bench/run.sh smoke|pooling_grid|soup_finetune|cl_baselines|cl_fewshot|mates_selection|levi_ood
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -42,5 +42,9 @@ fi
 if [[ $which == all || $which == mates_selection ]]; then
   # Target: <= 20 min on 2 CPU cores (3 selectors x 3 seeds, caches built inside the run).
   PYTHON=$PY bash bench/mates_selection.sh "$out/mates_selection"
+fi
+if [[ $which == all || $which == levi_ood ]]; then
+  # Target: <= 20 min on 2 CPU cores, 5 methods x 3 seeds, first run (feature cache included).
+  timed levi_ood_sweep "$PY" sweep.py +experiment=levi_ood "paths.output_dir=$out/levi_ood"
 fi
 echo "logs: $out"

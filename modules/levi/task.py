@@ -1,0 +1,159 @@
+"""The LEVI study's task: fit one method on the in-distribution newsgroups, then measure accuracy
+in distribution (ID test) and out of distribution (held-out newsgroups) and the gap between them.
+
+Config read: ``data`` (:func:`~modules.levi.data.newsgroups_ood`),
+``backbone`` (source, attention, max_length; the project's MiniLM by default), ``levi`` (the
+method: ``regime`` frozen|lora|full, ``layers``, ``small``, ``hidden``, learning rates, epochs;
+``conf/levi/``), ``optim`` (its ``lr`` is replaced by ``levi.lr``), ``trainer``.
+
+With a frozen backbone the per-layer masked means come from the project's feature cache
+(``modules/embedding/cache.py``: computed once for every text of the split, shared by every frozen
+trial); LoRA and full fine-tuning run the backbone live. Returns ``id/acc``, ``ood/acc``, ``gap``
+(ID - OOD) and the OOD accuracy per super-category; writes per-example correctness on both test
+sets to ``artifact_dir/per_example`` (metrics ``ood/acc`` and ``id/acc``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from modules.embedding.cache import cache_key, load_or_build
+from modules.embedding.regimes import REGIMES, apply_regime
+from modules.embedding.task import backbone_factory, backbone_source
+from modules.levi.data import GroupedTexts, OODSplit
+from modules.levi.model import LayerwiseEnsemble, PretrainedLayers
+from modules.levi.module import LeviModule, loader, predict
+from modules.task import RunContext, extra_callbacks
+
+PARTS = ("train", "val", "id_test", "ood_test")
+
+
+def check_method(method: DictConfig, num_layers: int) -> list[int]:
+    """The chosen layers, after checking the method's settings (before any expensive work)."""
+    if str(method.regime) not in REGIMES:
+        raise ValueError(f"levi.regime must be one of {REGIMES}, got {method.regime!r}")
+    layers = [int(i) for i in method.layers]
+    bad = [i for i in layers if not 0 <= i <= num_layers]
+    if bad:
+        raise ValueError(f"levi.layers {bad} out of range: the backbone has layers 0..{num_layers}")
+    if not layers and method.get("small") is None:
+        raise ValueError("levi: no pretrained layer and no small model")
+    return layers
+
+
+def backbone_depth(cfg: DictConfig) -> int:
+    from transformers import AutoConfig
+
+    return int(AutoConfig.from_pretrained(backbone_source(cfg.backbone.source)).num_hidden_layers)
+
+
+class LeviTask:
+    """Fit a LEVI method or baseline; report ID accuracy, OOD accuracy and the gap."""
+
+    def run(self, cfg: DictConfig, ctx: RunContext) -> dict[str, float]:
+        from hydra.utils import instantiate
+
+        method = cfg.levi
+        layers = check_method(method, backbone_depth(cfg))
+        split: OODSplit = instantiate(cfg.data)
+        parts = {name: getattr(split, name) for name in PARTS}
+        inputs: dict[str, dict[str, torch.Tensor]] = {
+            name: {"label": torch.tensor(data.labels, dtype=torch.long)}
+            for name, data in parts.items()
+        }
+        small = instantiate(method.small) if method.get("small") is not None else None
+        if small is not None:
+            for name, data in parts.items():
+                inputs[name]["ngrams"] = small.encode(data.texts)
+        pretrained, hidden_size = None, 0
+        if layers and str(method.regime) == "frozen":
+            hidden_size = self.cached_layers(cfg, split, parts, layers, inputs)
+        elif layers:
+            lora = method.get("lora")
+            backbone = apply_regime(
+                backbone_factory(cfg)(),
+                str(method.regime),
+                OmegaConf.to_container(lora) if lora is not None else None,
+            )
+            pretrained, hidden_size = PretrainedLayers(backbone, layers), backbone.hidden_size
+            for name, data in parts.items():
+                enc = backbone.tokenize(data.texts)
+                inputs[name]["input_ids"] = enc["input_ids"]
+                inputs[name]["attention_mask"] = enc["attention_mask"]
+        net = LayerwiseEnsemble(
+            len(split.label_names),
+            len(layers),
+            hidden_size,
+            small,
+            int(method.hidden),
+            float(method.dropout),
+        )
+        module = LeviModule(
+            net,
+            instantiate(cfg.optim, lr=float(method.lr)),
+            pretrained,
+            backbone_lr=float(method.backbone_lr),
+            aux_weight=float(method.aux_weight),
+        )
+        bs = int(method.batch_size)
+        trainer = instantiate(
+            cfg.trainer,
+            max_epochs=int(method.max_epochs),
+            callbacks=[*ctx.callbacks, *extra_callbacks(cfg)],
+        )
+        trainer.fit(
+            module,
+            train_dataloaders=loader(inputs["train"], bs, shuffle=True),
+            val_dataloaders=loader(inputs["val"], 4 * bs),
+            ckpt_path=ctx.resume_from,
+        )
+        pred_id = predict(module, loader(inputs["id_test"], 4 * bs))
+        pred_ood = predict(module, loader(inputs["ood_test"], 4 * bs))
+        return self.score(split, pred_id, pred_ood, ctx)
+
+    @staticmethod
+    def cached_layers(
+        cfg: DictConfig,
+        split: OODSplit,
+        parts: dict[str, GroupedTexts],
+        layers: list[int],
+        inputs: dict[str, dict[str, torch.Tensor]],
+    ) -> int:
+        """Look the chosen layers' masked means up in the frozen feature cache (built once)."""
+        b, texts = cfg.backbone, split.texts()
+        key = cache_key(str(b.name), str(b.attention), int(b.max_length), texts)
+        cache = load_or_build(
+            cfg.levi.cache_dir, key, texts, backbone_factory(cfg), int(cfg.levi.cache_batch_size)
+        )
+        for name, data in parts.items():
+            rows = torch.tensor([cache.row[t] for t in data.texts], dtype=torch.long)
+            inputs[name]["pretrained"] = cache.layer_mean[rows][:, layers].float()
+        return int(cache.layer_mean.shape[-1])
+
+    @staticmethod
+    def score(
+        split: OODSplit, pred_id: np.ndarray, pred_ood: np.ndarray, ctx: RunContext
+    ) -> dict[str, float]:
+        from modules.evaluation.per_example import write_per_example
+        from modules.evaluation.result import EvalResult
+
+        results, metrics = [], {}
+        for metric, data, pred in (
+            ("id/acc", split.id_test, pred_id),
+            ("ood/acc", split.ood_test, pred_ood),
+        ):
+            correct = (pred == np.asarray(data.labels)).astype(float)
+            frame = pd.DataFrame(
+                {"example_id": np.arange(len(correct)), "score": correct, "group": data.groups}
+            )
+            results.append(EvalResult(metric, float(correct.mean()), per_example=frame))
+            metrics[metric] = float(correct.mean())
+        write_per_example(results, ctx.artifact_dir)
+        metrics["gap"] = metrics["id/acc"] - metrics["ood/acc"]
+        labels = np.asarray(split.ood_test.labels)
+        for c, name in enumerate(split.label_names):
+            metrics[f"ood/acc_{name}"] = float((pred_ood[labels == c] == c).mean())
+        return metrics
