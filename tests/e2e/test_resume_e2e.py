@@ -1,5 +1,6 @@
 """A sweep interrupted with Ctrl-C (SIGINT to its driver) mid-way, then resumed with resume=true.
-(A driver killed outright, SIGKILL, is resumed in tests/e2e/test_cluster_e2e.py.)"""
+(A driver killed outright, SIGKILL, is resumed in tests/e2e/test_cluster_e2e.py.) Then the same
+name without resume starts a fresh sweep."""
 
 from __future__ import annotations
 
@@ -75,14 +76,11 @@ def test_interrupted_sweep_exits_130_and_resumes_without_rerunning_finished_tria
         # A finished trial that ran again would have logged its epochs twice.
         assert metric_steps(short_tmp, run_id, "train_loss") == [1, 2, 3, 4], trial_id
 
-
-def test_a_new_sweep_with_the_same_name_starts_a_fresh_parent(short_tmp):
-    args = ["+experiment=smoke", "trainer.max_epochs=1", "sweep.seeds=[0]", "sweep.name=twice",
-            "sweep.space.model.hidden='choice(16)'", f"paths.output_dir={short_tmp}"]
-    assert run_sweep_cli(*args).returncode == 0
-    assert run_sweep_cli(*args).returncode == 0
-    parents, children = sweep_runs(short_tmp, "twice")
-    assert len(parents) == 2
-    assert len(children) == 4
-    old_states = [p for p in (short_tmp / "ray").iterdir() if p.name.startswith("twice.")]
+    # The same name again, without resume: a fresh parent; the finished sweep's Ray state is set aside.
+    again = run_sweep_cli(*ARGS, f"paths.output_dir={short_tmp}", "trainer.max_epochs=1",
+                          "sweep.space.model.hidden='choice(16)'")
+    assert again.returncode == 0, again.stderr[-3000:]
+    parents, children = sweep_runs(short_tmp, "resumable")
+    assert len(parents) == 2 and len(children) == 4 + 2
+    old_states = [p for p in (short_tmp / "ray").iterdir() if p.name.startswith("resumable.")]
     assert len(old_states) == 1, "the earlier sweep's Ray state is kept aside, not mixed in"

@@ -14,8 +14,8 @@ pytestmark = pytest.mark.slow
 SMALL = ["+experiment=smoke", "trainer.max_epochs=3"]
 
 
-def test_smoke_sweep_logs_parent_and_one_child_per_trial(short_tmp):
-    result = run_sweep_cli(*SMALL, f"paths.output_dir={short_tmp}")
+def test_smoke_sweep_logs_parent_and_one_child_per_trial(smoke_sweep):
+    short_tmp, result = smoke_sweep
     assert result.returncode == 0, result.stderr[-3000:]
     hint = f"mlflow ui --backend-store-uri {store_uri(short_tmp)}"
     assert result.stdout.count(hint) == 2, "the MLflow command is printed at start and end"

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -119,30 +117,7 @@ def test_unknown_experiment_and_parent(handmade):
         load_sweep(uri, "handmade", "0" * 32)
 
 
-# -- a real smoke sweep through Ray ---------------------------------------------------------------
-@pytest.fixture(scope="module")
-def smoke_sweep():
-    """The smoke study, once (2 seeds, 2 epochs), in a short tmp path (Ray needs short paths)."""
-    out = tempfile.mkdtemp(dir="/tmp", prefix="sm")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "sweep.py",
-            "+experiment=smoke",
-            f"paths.output_dir={out}",
-            "trainer.max_epochs=2",
-            "sweep.verbose=0",
-        ],
-        cwd=ROOT,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    yield out, proc
-    shutil.rmtree(out, ignore_errors=True)
-
-
+# -- a real smoke sweep through Ray (tests/conftest.py's smoke_sweep, shared with tests/e2e) ---------------------------------------------------------------
 @pytest.mark.slow
 def test_sweep_ends_with_verdicts_and_report(smoke_sweep):
     out, proc = smoke_sweep
