@@ -182,7 +182,17 @@ def cached(cache_dir: str | Path, name: str, settings: dict, build: Callable[[],
             torch.save(data, partial)
             partial.rename(path)
             _progress(f"built {path.name} in {time.monotonic() - started:.0f} s")
-    return torch.load(path, weights_only=False)
+    with torch.serialization.safe_globals(_CACHE_GLOBALS()):
+        return torch.load(path, weights_only=True)
+
+
+def _CACHE_GLOBALS() -> list:  # noqa: N802 - what a cached SelectionData may contain, and nothing else
+    from numpy.core.multiarray import _reconstruct
+
+    from modules.selection.reference import ReferenceSet
+
+    dtypes = [type(np.dtype(code)) for code in ("int64", "int32", "float32", "float64", "<U1", "O", "bool")]
+    return [SelectionData, ReferenceSet, _reconstruct, np.ndarray, np.dtype, *dtypes]
 
 
 def bundled_pool(
