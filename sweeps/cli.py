@@ -16,15 +16,16 @@ from pathlib import Path
 
 from hydra._internal.utils import _locate  # Hydra's own importer, without its error logging
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import Override, OverrideType
+from hydra.core.override_parser.types import IntervalSweep, Override, OverrideType
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from ray.tune import Tuner
 
 from sweeps import storage
-from sweeps.config import compose_config, resolve
+from sweeps.config import CONFIG_DIR, compose_config, resolve
 from sweeps.errors import SweepConfigError
 from sweeps.plan import SweepPlan
+from sweeps.settings import check_output_dir, check_resources, check_sweep
 from sweeps.soup.cook import CHOICES as SOUP_CHOICES
 from sweeps.space import SEED_KEY, build_param_space, flatten_space, parse_expression
 from sweeps.trial import trial_config
@@ -70,6 +71,7 @@ def plan_sweep(args: list[str]) -> SweepPlan:
     plain, cli_space = split_overrides(args)
     first = resolve(compose_config(plain))
     output_dir = Path(str(first.paths.output_dir)).expanduser().resolve()
+    check_output_dir(output_dir)
     base = [*plain, f"paths.output_dir={output_dir}"]
     if not storage.is_uri(str(first.storage.path)) and "storage.path" in _keys(plain):
         base.append(f"storage.path={Path(str(first.storage.path)).expanduser().resolve()}")
@@ -77,6 +79,7 @@ def plan_sweep(args: list[str]) -> SweepPlan:
     _check_sweep_settings(cfg)
     space = {**flatten_space(OmegaConf.to_container(cfg.sweep.space) or {}), **cli_space}
     param_space = build_param_space(space, list(cfg.sweep.seeds), str(cfg.sweep.search))
+    _check_size(SweepPlan(cfg, base, space, param_space))
     _check_space_keys(base, space)
     first_trial = trial_config(base, {SEED_KEY: int(cfg.sweep.seeds[0])})
     _check_targets(first_trial)
@@ -103,14 +106,21 @@ def _keys(overrides: list[str]) -> set[str]:
 
 
 def _check_sweep_settings(cfg: DictConfig) -> None:
-    if cfg.sweep.mode not in ("min", "max"):
-        raise SweepConfigError(f"sweep.mode must be 'min' or 'max', got {cfg.sweep.mode!r}")
-    if not str(cfg.sweep.name).strip() or "/" in str(cfg.sweep.name):
-        raise SweepConfigError(f"sweep.name must be a non-empty name without '/', got {cfg.sweep.name!r}")
-    if int(cfg.sweep.num_samples) < 1:
-        raise SweepConfigError(f"sweep.num_samples must be at least 1, got {cfg.sweep.num_samples}")
+    check_sweep(cfg)
+    local = str(cfg.cluster.get("_target_", "")).endswith("LocalCluster")
+    check_resources(cfg, local)
     _check_soup(cfg)
     _check_analysis(cfg)
+
+
+def _check_size(plan: SweepPlan) -> None:
+    """A grid larger than ``sweep.max_trials`` is refused before a single config is composed."""
+    limit = int(plan.cfg.sweep.max_trials)
+    if plan.num_trials > limit:
+        raise SweepConfigError(
+            f"the sweep has {plan.num_trials:,} trials, more than sweep.max_trials={limit:,}; "
+            "raise sweep.max_trials if you mean it"
+        )
 
 
 def _check_analysis(cfg: DictConfig) -> None:
@@ -136,12 +146,16 @@ def _check_soup(cfg: DictConfig) -> None:
 
 
 def _check_space_keys(base: list[str], space: dict[str, str]) -> None:
-    """Compose once per discrete option (and once per interval bound): Hydra rejects unknown keys."""
+    """Compose every option of a config group (each is its own file), and one value of any other
+    key (Hydra rejects an unknown key; the values of a plain key are checked by the config's types
+    when a trial composes them): a space of many values costs one composition per key."""
     for key, expression in space.items():
         override = parse_expression(key, expression)
-        values = list(override.sweep_string_iterator()) if not _is_interval(override) else [
-            repr(float(override.value().start))
-        ]
+        if isinstance(override.value(), IntervalSweep):
+            values = [repr(float(override.value().start))]
+        else:
+            values = list(override.sweep_string_iterator())
+            values = values if _is_group(key) else values[:1]
         for value in values:
             try:
                 compose_config([*base, f"{key}={value}"])
@@ -149,8 +163,9 @@ def _check_space_keys(base: list[str], space: dict[str, str]) -> None:
                 raise SweepConfigError(f"sweep.space.{key}={value}: {exc}") from exc
 
 
-def _is_interval(override: Override) -> bool:
-    return type(override.value()).__name__ == "IntervalSweep"
+def _is_group(key: str) -> bool:
+    """Whether ``key`` names a config group (a folder of options under ``conf/``)."""
+    return (CONFIG_DIR / Path(*key.split("@")[0].split("."))).is_dir()
 
 
 def _check_targets(cfg: DictConfig) -> None:
@@ -196,4 +211,5 @@ def _describe(plan: SweepPlan) -> str:
     lines = [OmegaConf.to_yaml(plan.cfg), "search space:"]
     lines += [f"  {key}: {expr}" for key, expr in plan.space.items()]
     lines.append(f"  seed: {list(plan.cfg.sweep.seeds)}")
+    lines.append(f"trials: {plan.num_trials}")
     return "\n".join(lines)

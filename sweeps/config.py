@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
 from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
@@ -20,7 +21,8 @@ def compose_config(overrides: list[str], config_dir: str | Path = CONFIG_DIR) ->
     try:
         with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
             return compose(config_name=CONFIG_NAME, overrides=list(overrides))
-    except (HydraException, OmegaConfBaseException) as exc:
+    except (HydraException, OmegaConfBaseException, yaml.YAMLError, ValueError) as exc:
+        # ValueError: Hydra's own check of a group override's value type (a number as an option)
         raise SweepConfigError(_first_line(exc)) from exc
 
 

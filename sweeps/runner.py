@@ -20,6 +20,7 @@ from ray.tune.search.basic_variant import BasicVariantGenerator
 from sweeps import storage
 from sweeps.analysis import report_sweep
 from sweeps.distributed import is_distributed
+from sweeps.locks import store_lock, sweep_lock
 from sweeps.plan import SweepPlan
 from sweeps.provenance import git_state, package_versions
 from sweeps.soup import cook_soups
@@ -28,6 +29,9 @@ from sweeps.tracking import MLflowTracking
 from sweeps.trial import run_trial
 
 STATE_FILE = "sweep_state.json"
+# Tune's saved sweep state can name a trial's previous checkpoint while the trial has already saved
+# (and, with one kept, deleted) the next: a driver killed in between could not resume that trial.
+KEEP_CHECKPOINTS = 2
 
 
 def prepare_state(plan: SweepPlan) -> dict:
@@ -42,20 +46,26 @@ def prepare_state(plan: SweepPlan) -> dict:
 
 
 def run_sweep(plan: SweepPlan) -> int:
-    """Run (or resume) the sweep; returns the process exit code."""
+    """Run (or resume) the sweep, holding its name's lock; returns the process exit code."""
+    with sweep_lock(plan.cfg.paths.output_dir, plan.cfg.sweep.name):
+        return _run_locked(plan)
+
+
+def _run_locked(plan: SweepPlan) -> int:
     cfg = plan.cfg
     previous = prepare_state(plan)
     tracking: MLflowTracking = instantiate(cfg.tracking)
     tracking.base_overrides = plan.base_overrides
     tracking.trial_artifacts = f"{plan.state_path}/artifacts"
-    parent = tracking.start_sweep(cfg.sweep.name, {**git_state(), **package_versions()}, previous.get("parent_run_id"))
+    with store_lock(tracking.uri):
+        parent = tracking.start_sweep(cfg.sweep.name, {**git_state(), **package_versions()}, previous.get("parent_run_id"))
     storage.write_text(f"{plan.state_path}/{STATE_FILE}", json.dumps({"parent_run_id": parent, "tracking_uri": tracking.uri}))
     if not previous:
         tracking.log_parent_text(OmegaConf.to_yaml(cfg), "config.yaml")
         tracking.log_parent_text(plan.command + "\n", "command.txt")
     print(plan.mlflow_hint(parent), flush=True)
     cluster = instantiate(cfg.cluster)
-    # Ray warns on every forced state snapshot that num_to_keep=1 causes; the snapshots are wanted.
+    # Ray warns on every forced state snapshot that num_to_keep causes; the snapshots are wanted.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     # A study's target metric may exist only in a trial's final report (its test-set evaluation).
     os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
@@ -123,7 +133,7 @@ def _tuner(plan: SweepPlan, tracking: MLflowTracking) -> Tuner:
             name=cfg.sweep.name,
             storage_path=str(cfg.storage.path),
             failure_config=FailureConfig(max_failures=int(cfg.sweep.max_failures)),
-            checkpoint_config=CheckpointConfig(num_to_keep=1),
+            checkpoint_config=CheckpointConfig(num_to_keep=KEEP_CHECKPOINTS),
             callbacks=[tracking],
             verbose=int(cfg.sweep.verbose),
         ),

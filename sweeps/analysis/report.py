@@ -10,7 +10,7 @@ from typing import Any
 from mlflow import MlflowClient
 
 from sweeps.analysis.analyze import Analysis, analyze
-from sweeps.analysis.load import SweepData, load_sweep
+from sweeps.analysis.load import ReportError, SweepData, load_sweep
 from sweeps.analysis.plots import make_plots
 from sweeps.analysis.render import html_report, markdown_report, verdict_text
 from sweeps.analysis.sanity import violations
@@ -72,6 +72,11 @@ def report_sweep(
     """Analyse a sweep from MLflow, write its report to ``out_dir``, log it to the parent run under
     ``report/`` when ``log``; returns the verdict text (for the terminal)."""
     data = load_sweep(tracking_uri, experiment, parent_run_id)
+    if not (data.runs["status"] == "FINISHED").any():
+        raise ReportError(
+            f"sweep '{experiment}' (parent run {data.parent_run_id}) has no finished child run: "
+            "nothing to report"
+        )
     result = analyze(data, settings_for(data, analysis))
     write_report(result, Path(out_dir))
     if log:

@@ -50,11 +50,19 @@ def test_relative_output_dir_is_made_absolute():
     assert plan.cfg.tracking.uri == f"sqlite:///{plan.cfg.paths.output_dir}/mlflow.db"
 
 
+CLUSTER_PRESETS = {"cl_cifar100_vit"}  # ask for more than a laptop has: validated for a cluster
+
+
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
 def test_every_preset_composes_and_validates(experiment, tmp_path):
-    plan = plan_sweep([f"+experiment={experiment}", f"paths.output_dir={tmp_path}"])
+    args = [f"+experiment={experiment}", f"paths.output_dir={tmp_path}"]
+    if experiment in CLUSTER_PRESETS:
+        with pytest.raises(SweepConfigError, match="resources: a trial needs"):
+            plan_sweep(args)
+        args.append("cluster=address")
+    plan = plan_sweep(args)
     assert plan.cfg.sweep.name
-    assert plan.param_space
+    assert plan.num_trials >= 1
 
 
 @pytest.mark.parametrize(
@@ -72,6 +80,10 @@ def test_every_preset_composes_and_validates(experiment, tmp_path):
         (["resume=true", "sweep.name=never-ran"], "no sweep state to resume"),
         (["analysis.sanity=[{kind:magic,metric:x}]"], "analysis.sanity[0].kind"),
         (["analysis.n_permutations=lots"], "analysis.n_permutations"),
+        (["sweep.seeds=[0.5,1.5]"], "sweep.seeds[0]"),
+        (["++sweep.space.optim='choice(1,2)'"], "Config group override must be a string"),
+        (["sweep.space.optim.lr='range(0,2000000)'"], "more than sweep.max_trials"),
+        (["resources.cpu=64"], "needs 64 CPUs"),
     ],
 )
 def test_bad_input_fails_with_one_line_and_exit_2_before_ray(args, message, short_tmp, capsys):
@@ -96,3 +108,26 @@ def test_the_command_exits_2_with_one_line_on_bad_input(short_tmp):
 def test_plan_rejects_unknown_key_in_preset_space(tmp_path):
     with pytest.raises(SweepConfigError, match="model.width"):
         plan_sweep(["+experiment=smoke", f"paths.output_dir={tmp_path}", "model.width=1,2"])
+
+
+def test_a_second_sweep_with_the_same_name_is_refused_while_the_first_runs(short_tmp, capsys):
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from sweeps.locks import sweep_lock\n"
+         f"with sweep_lock({str(short_tmp)!r}, 'smoke'):\n"
+         "    print('held', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2],
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        code = main(["+experiment=smoke", f"paths.output_dir={short_tmp}"])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and len(err) == 1
+        assert "sweep 'smoke' is already running" in err[0] and f"pid {holder.pid}" in err[0]
+        assert not (short_tmp / "ray_tmp").exists() and not (short_tmp / "mlflow.db").exists()
+    finally:
+        holder.kill()
+        holder.wait()

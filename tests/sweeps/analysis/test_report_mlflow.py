@@ -28,6 +28,7 @@ REPORT_FILES = [
     "pvalues.csv",
     "pvalues_per_seed.csv",
     "pvalues_tasks.csv",
+    "resolution.csv",
     "settings.json",
 ]
 FAST = {"target": "val_acc", "aso": {"n_bootstrap": 20}, "n_permutations": 200}
@@ -115,6 +116,25 @@ def test_unknown_experiment_and_parent(handmade):
         load_sweep(uri, "nope")
     with pytest.raises(ReportError, match="unknown parent run"):
         load_sweep(uri, "handmade", "0" * 32)
+
+
+def test_a_sweep_with_no_finished_run_is_refused(handmade, tmp_path):
+    uri, _ = handmade
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name("handmade").experiment_id
+    parent = client.create_run(experiment, tags={"sweep.name": "handmade"}).info.run_id
+    child = client.create_run(
+        experiment, tags={MLFLOW_PARENT_RUN_ID: parent, "design": "pool=cls", "seed": "0"}
+    ).info.run_id
+    client.set_terminated(child, "FAILED")
+    with pytest.raises(ReportError, match="no finished child run"):
+        report_sweep(uri, "handmade", parent, FAST, tmp_path / "r", log=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sweeps.report", "--experiment", "handmade", "--parent", parent,
+         "--tracking-uri", uri, "--out", str(tmp_path / "cli")],
+        capture_output=True, text=True, env=_env(), timeout=300,
+    )
+    assert proc.returncode == 2 and proc.stderr.strip().startswith("error:"), proc.stderr[-2000:]
 
 
 # -- a real smoke sweep through Ray (tests/conftest.py's smoke_sweep, shared with tests/e2e) ---------------------------------------------------------------
