@@ -31,13 +31,14 @@ from sweeps.space import SEED_KEY, build_param_space, flatten_space, parse_expre
 from sweeps.trial import trial_config
 
 SPACE_PREFIX = "sweep.space."
-USAGE = """usage: python sweep.py [--dry-run] [HYDRA_OVERRIDE ...]
+USAGE = """usage: python sweep.py [--dry-run] [-m] HYDRA_OVERRIDE ...
   +experiment=NAME            a preset from conf/experiment/
   key=value                   any config value, as in Hydra (optim.lr=0.01, model=mlp)
   key=a,b | key='range(..)'   add key to the search space (Hydra's sweep grammar)
   "sweep.space.key='choice(a,b)'"  set one search-space entry
   resume=true                 continue the interrupted sweep of the same sweep.name
-  --dry-run                   print the plan (config, space, trial count) and exit"""
+  --dry-run                   print the plan (config, space, trial count) and exit
+  -m, --multirun              accepted and ignored: every command is a sweep"""
 
 
 def split_overrides(args: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -190,10 +191,14 @@ def _targets(node: object, path: str = "") -> list[tuple[str, str]]:
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if any(a in ("-h", "--help") for a in args):
-        print(USAGE)
+        print(USAGE + "\n\npresets (conf/experiment/):\n" + presets_text())
         return 0
+    if not args:
+        print(USAGE, file=sys.stderr)
+        return 2
     dry_run = "--dry-run" in args
-    args = [a for a in args if a != "--dry-run"]
+    # -m/--multirun: Hydra's flag for "sweep"; every command here is a sweep already
+    args = [a for a in args if a not in ("--dry-run", "-m", "--multirun")]
     try:
         plan = plan_sweep(args)
         if dry_run:
@@ -205,6 +210,16 @@ def main(argv: list[str] | None = None) -> int:
     except SweepConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def presets_text() -> str:
+    """One line per preset: its name and the first line of its header that is not the command."""
+    lines = []
+    for path in sorted((CONFIG_DIR / "experiment").glob("*.yaml")):
+        header = [line[1:].strip() for line in path.read_text().splitlines() if line.startswith("#")]
+        text = [h for h in header if h and not h.startswith(("@package", "python sweep.py"))]
+        lines.append(f"  {path.stem:<18} {text[0] if text else ''}")
+    return "\n".join(lines)
 
 
 def _describe(plan: SweepPlan) -> str:

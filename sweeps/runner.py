@@ -8,6 +8,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from sweeps.plan import SweepPlan
 from sweeps.provenance import git_state, package_versions
 from sweeps.soup import cook_soups
 from sweeps.summary import best_trial, design_summary, format_summary, trials_frame
-from sweeps.tracking import MLflowTracking
+from sweeps.tracking import MLflowTracking, flat_config
 from sweeps.trial import run_trial
 
 STATE_FILE = "sweep_state.json"
@@ -57,12 +58,15 @@ def _run_locked(plan: SweepPlan) -> int:
     tracking: MLflowTracking = instantiate(cfg.tracking)
     tracking.base_overrides = plan.base_overrides
     tracking.trial_artifacts = f"{plan.state_path}/artifacts"
+    started = time.time()
     with store_lock(tracking.uri):
-        parent = tracking.start_sweep(cfg.sweep.name, {**git_state(), **package_versions()}, previous.get("parent_run_id"))
+        parent = tracking.start_sweep(cfg.sweep.name, {**git_state(), **package_versions()},
+                                      previous.get("parent_run_id"), title=sweep_title(plan))
     storage.write_text(f"{plan.state_path}/{STATE_FILE}", json.dumps({"parent_run_id": parent, "tracking_uri": tracking.uri}))
     if not previous:
         tracking.log_parent_text(OmegaConf.to_yaml(cfg), "config.yaml")
         tracking.log_parent_text(plan.command + "\n", "command.txt")
+        tracking.log_parent_summary(params=fixed_settings(plan))
     print(plan.mlflow_hint(parent), flush=True)
     cluster = instantiate(cfg.cluster)
     # Ray warns on every forced state snapshot that num_to_keep causes; the snapshots are wanted.
@@ -75,7 +79,7 @@ def _run_locked(plan: SweepPlan) -> int:
         results, interrupted = _fit(_tuner(plan, tracking))
         if interrupted or results.num_terminated + results.num_errors < max(len(results), plan.num_trials):
             raise KeyboardInterrupt  # Tune caught Ctrl-C itself and saved its state
-        code = _report(plan, results, tracking)
+        code = _report(plan, results, tracking, time.time() - started)
         status = "FINISHED" if code == 0 else "FAILED"
     except KeyboardInterrupt:
         status, code = "KILLED", 130
@@ -148,9 +152,29 @@ def trial_resources(cfg) -> dict[str, float]:
     return {"cpu": float(cfg.resources.cpu), "gpu": float(cfg.resources.gpu)}
 
 
-def _report(plan: SweepPlan, results: tune.ResultGrid, tracking: MLflowTracking) -> int:
+def sweep_title(plan: SweepPlan) -> str:
+    """The parent run's name: what was compared, e.g. ``pooling_grid: design × 3 seeds · 11-30 14:02``."""
+    axes = " × ".join(plan.space) or "one design"
+    seeds = len(plan.cfg.sweep.seeds)
+    return f"{plan.cfg.sweep.name}: {axes} × {seeds} seed{'s' if seeds > 1 else ''} · {time.strftime('%m-%d %H:%M')}"
+
+
+def fixed_settings(plan: SweepPlan) -> dict[str, str]:
+    """The settings every trial shares (the driver's config without the swept keys), as params."""
+    swept = set(plan.space) | {"seed"}
+    return {k: v for k, v in flat_config(plan.cfg).items() if k not in swept and not k.startswith("sweep.space.")}
+
+
+def _report(plan: SweepPlan, results: tune.ResultGrid, tracking: MLflowTracking, wall_s: float) -> int:
     metric, mode = plan.cfg.sweep.metric, plan.cfg.sweep.mode
     trials = trials_frame(results, metric)
+    counts = trials["status"].value_counts()
+    tracking.log_parent_summary(metrics={
+        "trials_finished": float(counts.get("finished", 0)),
+        "trials_failed": float(counts.get("failed", 0)),
+        "trials_stopped": float(counts.get("stopped", 0)),
+        "sweep_wall_s": wall_s,
+    })
     table = design_summary(trials, metric, mode)
     print(format_summary(table, best_trial(trials, metric, mode), metric), flush=True)
     with tempfile.TemporaryDirectory() as scratch:

@@ -26,6 +26,13 @@ from sweeps.trial import trial_config
 
 TRIAL_ID_TAG = "ray.trial_id"
 SWEEP_TAG = "sweep.name"
+SWEEP_RUN_TAG = "sweep.run"  # a child's parent run id, so "group by design" stays in one sweep
+# MLflow 3 opens an experiment in its GenAI view unless this tag says it holds model training runs
+# (the value the MLflow UI's experiment-kind selector writes).
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+NOTE_TAG = "mlflow.note.content"  # the run page renders it as the run's description (Markdown)
+MAX_PARAM_VALUE = 6000  # MLflow's limit on a param value
+PARAM_BATCH = 100  # MLflow's limit on params per log_batch
 FINAL_KEY = "final"
 _NOT_METRICS = {*AUTO_RESULT_KEYS, "done", "trial_id", "experiment_tag", "should_checkpoint", FINAL_KEY}
 
@@ -56,19 +63,37 @@ class MLflowTracking(Callback):
         return self._client
 
     # -- the sweep's parent run ------------------------------------------------------------------
-    def start_sweep(self, experiment: str, tags: dict[str, str], parent_run_id: str | None = None) -> str:
-        """Create (or, on resume, reopen) the sweep's parent run; returns its id."""
+    def start_sweep(
+        self, experiment: str, tags: dict[str, str], parent_run_id: str | None = None, title: str | None = None
+    ) -> str:
+        """Create (or, on resume, reopen) the sweep's parent run; returns its id. ``title`` names
+        it after what it compares (default: the experiment and the time)."""
         self.experiment_id = self._experiment_id(experiment)
         if parent_run_id:
             self.client.update_run(parent_run_id, status=RunStatus.to_string(RunStatus.RUNNING))
             self.parent_run_id = parent_run_id
         else:
-            stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-            run = self.client.create_run(
-                self.experiment_id, run_name=f"{experiment} {stamp}", tags={**tags, SWEEP_TAG: experiment}
-            )
+            name = title or f"{experiment} · {time.strftime('%m-%d %H:%M')}"
+            run = self.client.create_run(self.experiment_id, run_name=name, tags={**tags, SWEEP_TAG: experiment})
             self.parent_run_id = run.info.run_id
         return self.parent_run_id
+
+    def log_parent_summary(
+        self, metrics: dict[str, float] | None = None, params: dict[str, str] | None = None, note: str | None = None
+    ) -> None:
+        """The parent run's own metrics (the answer), params (what the sweep held fixed) and note."""
+        now = int(time.time() * 1000)
+        if metrics:
+            self.client.log_batch(self.parent_run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()])
+        if params:
+            self._log_params(self.parent_run_id, params)
+        if note is not None:
+            self.client.set_tag(self.parent_run_id, NOTE_TAG, note)
+
+    def _log_params(self, run_id: str, params: dict[str, str]) -> None:
+        items = [Param(k[:250], str(v)[:MAX_PARAM_VALUE]) for k, v in sorted(params.items())]
+        for start in range(0, len(items), PARAM_BATCH):
+            self.client.log_batch(run_id, params=items[start : start + PARAM_BATCH])
 
     def end_sweep(self, status: str) -> None:
         """Close the parent run with ``FINISHED``, ``FAILED`` or ``KILLED``; trials still marked
@@ -92,9 +117,12 @@ class MLflowTracking(Callback):
     def _experiment_id(self, name: str) -> str:
         experiment = self.client.get_experiment_by_name(name)
         if experiment is not None:
+            for key, value in EXPERIMENT_KIND.items():
+                if experiment.tags.get(key) != value:
+                    self.client.set_experiment_tag(experiment.experiment_id, key, value)
             return experiment.experiment_id
         location = Path(self.artifact_root).resolve().as_uri() if self.artifact_root else None
-        return self.client.create_experiment(name, artifact_location=location)
+        return self.client.create_experiment(name, artifact_location=location, tags=EXPERIMENT_KIND)
 
     # -- one child run per trial -----------------------------------------------------------------
     def on_trial_start(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
@@ -157,18 +185,21 @@ class MLflowTracking(Callback):
         sampled = dict(trial.config)
         design = design_of(sampled)
         seed = str(sampled.get(SEED_KEY, ""))
+        name = run_name(sampled)
         run = self.client.create_run(
             self.experiment_id,
-            run_name=f"{design} seed={seed}",
+            run_name=name,
             tags={MLFLOW_PARENT_RUN_ID: self.parent_run_id, TRIAL_ID_TAG: trial.trial_id,
-                  "design": design, "seed": seed, MLFLOW_RUN_NAME: f"{design} seed={seed}"},
+                  SWEEP_RUN_TAG: self.parent_run_id, "design": design, "seed": seed, MLFLOW_RUN_NAME: name},
         )
         run_id = run.info.run_id
-        params = [Param(key, str(value)) for key, value in sorted(sampled.items())]
-        self.client.log_batch(run_id, params=params, tags=[RunTag("trial_name", str(trial))])
+        self.client.log_batch(run_id, tags=[RunTag("trial_name", str(trial))])
+        params = {key: str(value) for key, value in sampled.items() if key != SEED_KEY}
         if self.base_overrides is not None:
-            config = OmegaConf.to_yaml(trial_config(self.base_overrides, sampled))
-            self.client.log_text(run_id, config, "config.yaml")
+            config = trial_config(self.base_overrides, sampled)
+            self.client.log_text(run_id, OmegaConf.to_yaml(config), "config.yaml")
+            params = {**flat_config(config, skip=(SEED_KEY,)), **params}
+        self._log_params(run_id, params)
         return run_id
 
     def _log_trial_artifacts(self, trial: Trial, run_id: str) -> None:
@@ -179,6 +210,28 @@ class MLflowTracking(Callback):
             if folder.is_dir() and any(folder.iterdir()):
                 self.client.log_artifacts(run_id, str(folder))
                 return
+
+
+def run_name(sampled: dict[str, Any]) -> str:
+    """A short child-run name that tells trials apart: the swept values (not their keys), the seed."""
+    values = [str(v).rsplit("/", 1)[-1] for k, v in sorted(sampled.items()) if k != SEED_KEY]
+    return " · ".join([*values, f"s{sampled.get(SEED_KEY, '')}"])
+
+
+def flat_config(cfg: Any, skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """A config flattened to ``{"optim.lr": "0.01"}`` (lists as text), for MLflow params."""
+    container = OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else cfg
+    flat: dict[str, str] = {}
+
+    def walk(node: Any, prefix: str) -> None:
+        if isinstance(node, dict) and node:
+            for key, value in node.items():
+                walk(value, f"{prefix}{key}.")
+        elif prefix[:-1] not in skip:
+            flat[prefix[:-1]] = str(node)
+
+    walk(container, "")
+    return flat
 
 
 def _error_text(trial: Trial) -> str:

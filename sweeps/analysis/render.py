@@ -63,6 +63,19 @@ def sanity_lines(analysis: Analysis) -> list[str]:
     return [head, *(f"  {r.line()}" for r in analysis.sanity)]
 
 
+def run_description(analysis: Analysis) -> str:
+    """The parent run's description (MLflow renders it as Markdown on the run page): warnings, the
+    verdict on the sweep's metric, and where the full report is."""
+    lines = [f"**{w}**\n" for w in top_warnings(analysis)]
+    target = analysis.settings.target
+    main = [v for v in analysis.verdicts if v.scope == "metric" and v.name == target]
+    others = [v for v in analysis.verdicts if v not in main and v.scope == "metric"]
+    for verdict in main or others[:1]:
+        lines += [f"## Which design is best on `{verdict.name}`?", "", *_block(verdict, markdown=True)[1:]]
+    lines += ["", "Full report (every metric, p-values, resolution, plots): artifacts `report/report.html`."]
+    return "\n".join(lines)
+
+
 def _block(v: Verdict, markdown: bool) -> list[str]:
     title = f"{v.scope} {v.name}" + (f" (task type {v.task_type})" if v.scope == "metric" else "")
     bullet = "- " if markdown else ""

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import json
+import math
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from mlflow import MlflowClient
+from mlflow.entities import Metric
 
 from sweeps.analysis.analyze import Analysis, analyze
 from sweeps.analysis.load import ReportError, SweepData, load_sweep
 from sweeps.analysis.plots import make_plots
-from sweeps.analysis.render import html_report, markdown_report, verdict_text
+from sweeps.analysis.render import html_report, markdown_report, run_description, verdict_text
 from sweeps.analysis.sanity import violations
 from sweeps.analysis.settings import AnalysisSettings
 
 ARTIFACT_DIR = "report"
 SANITY_TAG = "sanity"
+NOTE_TAG = "mlflow.note.content"  # rendered as the run's description on its MLflow page
 MAX_TAG_LENGTH = 5000  # MLflow's limit for a tag value is 8,000 characters
 
 
@@ -82,9 +86,28 @@ def report_sweep(
     if log:
         client = MlflowClient(tracking_uri=tracking_uri)
         client.log_artifacts(data.parent_run_id, str(out_dir), ARTIFACT_DIR)
-        for key, value in sanity_tags(result).items():
+        for key, value in {**sanity_tags(result), NOTE_TAG: run_description(result)}.items():
             client.set_tag(data.parent_run_id, key, value)
+        answer = answer_metrics(result)
+        if answer:
+            now = int(time.time() * 1000)
+            client.log_batch(
+                data.parent_run_id, metrics=[Metric(k, v, now, 0) for k, v in answer.items()]
+            )
     return verdict_text(result)
+
+
+def answer_metrics(analysis: Analysis) -> dict[str, float]:
+    """The best design's mean and 95% CI bounds of the sweep's metric, as parent-run metrics."""
+    target = analysis.settings.target
+    verdict = next((v for v in analysis.verdicts if v.scope == "metric" and v.name == target), None)
+    if verdict is None or verdict.best is None:
+        return {}
+    agg = analysis.aggregates
+    row = agg[(agg["metric"] == target) & (agg["design"] == verdict.best)].iloc[0]
+    values = {f"best/{target}": row["mean"], f"best/{target}/ci_low": row["ci_low"],
+              f"best/{target}/ci_high": row["ci_high"]}
+    return {k: float(v) for k, v in values.items() if math.isfinite(float(v))}
 
 
 def sanity_tags(analysis: Analysis) -> dict[str, str]:

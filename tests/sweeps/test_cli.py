@@ -131,3 +131,19 @@ def test_a_second_sweep_with_the_same_name_is_refused_while_the_first_runs(short
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_help_lists_presets_and_no_arguments_is_usage_with_exit_2(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "usage: python sweep.py" in out
+    for name in EXPERIMENTS:
+        assert f"  {name} " in out
+    assert main([]) == 2
+    assert capsys.readouterr().err.startswith("usage: python sweep.py")
+
+
+def test_multirun_flag_is_accepted(tmp_path, capsys):
+    assert main(["-m", "+experiment=smoke", f"paths.output_dir={tmp_path}", "model.hidden=8,16", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "model.hidden: 8,16" in out and "trials: 8" in out  # x 2 lrs x 2 seeds

@@ -42,6 +42,7 @@ DESIGNS = [
     "model.hidden=64,optim.lr=0.001",
     "model.hidden=64,optim.lr=0.01",
 ]
+NAMES = ["16 · 0.001 · s0", "16 · 0.01 · s0", "64 · 0.001 · s0", "64 · 0.01 · s0"]
 
 
 def _free_port() -> int:
@@ -145,11 +146,21 @@ def test_runs_page_and_compare_view(server_sweep):
     children = [r for r in runs if MLFLOW_PARENT_RUN_ID in r.data.tags]
     parent = next(r for r in runs if MLFLOW_PARENT_RUN_ID not in r.data.tags)
     assert len(children) == 4
-    # the child runs line up in the compare view: same param names, final metrics, design/seed tags
+    # the child runs line up in the compare view: the whole trial config as params (so "show diff
+    # only" finds any setting that differs), final metrics, design/seed/sweep-run tags
+    assert experiment.tags.get("mlflow.experimentKind") == "custom_model_development"
     for run in children:
-        assert set(run.data.params) == {"model.hidden", "optim.lr", "seed"}
+        assert {"model.hidden", "optim.lr", "trainer.max_epochs"} <= set(run.data.params)
+        assert "seed" not in run.data.params and run.data.tags["seed"] == "0"
         assert {"val_acc", "val_loss"} <= set(run.data.metrics)
-        assert run.data.tags["design"] in DESIGNS and run.data.tags["seed"] == "0"
+        assert run.data.tags["design"] in DESIGNS and run.data.tags["sweep.run"] == parent.info.run_id
+    assert sorted(r.info.run_name for r in children) == NAMES
+    # the parent run is the answer: what was compared, the verdict, the best design's numbers
+    assert parent.info.run_name.startswith("smoke: model.hidden × optim.lr × 1 seed · ")
+    assert "Which design is best on `val_acc`?" in parent.data.tags["mlflow.note.content"]
+    assert {"best/val_acc", "trials_finished", "sweep_wall_s"} <= set(parent.data.metrics)
+    assert parent.data.metrics["trials_finished"] == 4
+    assert parent.data.params["trainer.max_epochs"] == "2"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = _browser(playwright)
@@ -161,8 +172,8 @@ def test_runs_page_and_compare_view(server_sweep):
         expect(page.get_by_text("5 matching runs")).to_be_visible()
         expect(page.get_by_text(parent.info.run_name, exact=True)).to_be_visible()
         page.locator('[row-index="0"] [aria-colindex="2"] button').first.click()
-        for design in DESIGNS:
-            expect(page.get_by_text(f"{design} seed=0", exact=True)).to_be_visible()
+        for name in NAMES:
+            expect(page.get_by_text(name, exact=True)).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "runs_page.png"))
 
         # the compare view of the child runs: run names, params, metrics, parallel coordinates
@@ -178,7 +189,7 @@ def test_runs_page_and_compare_view(server_sweep):
         expect(page.get_by_text("Parallel Coordinates Plot")).to_be_visible()
         body = page.inner_text("body")
         for text in [
-            *(f"{d} seed=0" for d in DESIGNS),
+            *NAMES,
             "model.hidden",
             "optim.lr",
             "val_acc",
@@ -190,6 +201,14 @@ def test_runs_page_and_compare_view(server_sweep):
         for run in children:
             assert f"{run.data.metrics['val_acc']:.3g}"[:4] in body
         page.screenshot(path=str(ARTIFACTS / "compare_view.png"), full_page=True)
+
+        # the parent run's page answers the question: its description holds the verdict
+        page.set_viewport_size({"width": 1600, "height": 1400})
+        page.goto(f"{url}/#/experiments/{experiment.experiment_id}/runs/{parent.info.run_id}")
+        expect(page.get_by_text("Which design is best on", exact=False).first).to_be_visible()
+        body = page.inner_text("body")
+        assert "best/val_acc" in body and "not significantly worse than best" in body
+        page.screenshot(path=str(ARTIFACTS / "parent_run.png"), full_page=True)
 
         # the significance report on the parent run
         page.set_viewport_size({"width": 1600, "height": 1000})
