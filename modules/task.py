@@ -18,9 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import pandas as pd
 import torch
 from lightning import Callback
 from omegaconf import DictConfig
+
+from modules.evaluation.per_example import write_per_example
+from modules.evaluation.result import EvalResult
 
 WEIGHTS_FILE = "weights.safetensors"
 WEIGHTS_INFO_FILE = "weights.json"
@@ -102,7 +106,12 @@ def _as_floats(metrics: dict[str, Any]) -> dict[str, float]:
 
 
 class FitValidate:
-    """The default task: build model, data and trainer from config; fit, then validate."""
+    """The default task: build model, data and trainer from config; fit, then validate.
+
+    For a classifier (batches of ``(inputs, labels)``, logits out) it also writes the validation
+    set's per-example correctness as the per-example scores of ``val_acc``, so the report can use
+    the paired per-example test, which has power with few seeds.
+    """
 
     def run(self, cfg: DictConfig, ctx: RunContext) -> dict[str, float]:
         from hydra.utils import instantiate
@@ -112,7 +121,30 @@ class FitValidate:
         trainer = instantiate(cfg.trainer, callbacks=[*ctx.callbacks, *extra_callbacks(cfg)])
         trainer.fit(model, datamodule=data, ckpt_path=ctx.resume_from)
         results = trainer.validate(model, datamodule=data, verbose=False)
+        correct = validation_correctness(model, data.val_dataloader())
+        if correct is not None:
+            write_per_example([correct], ctx.artifact_dir)
         return _as_floats(results[0]) if results else {}
+
+
+def validation_correctness(model: torch.nn.Module, loader: Any) -> EvalResult | None:
+    """Per-example correctness of a classifier on ``loader`` (in its fixed order) as ``val_acc``;
+    None when the batches are not ``(inputs, labels)`` pairs with logits out."""
+    scores = []
+    model.eval()
+    with torch.no_grad():
+        for batch in loader:
+            if not (isinstance(batch, list | tuple) and len(batch) == 2):
+                return None
+            logits = model(batch[0])
+            if logits.dim() != 2 or logits.shape[0] != len(batch[1]):
+                return None
+            scores.append((logits.argmax(dim=-1) == batch[1]).float())
+    if not scores:
+        return None
+    score = torch.cat(scores).numpy()
+    frame = pd.DataFrame({"example_id": range(len(score)), "score": score})
+    return EvalResult("val_acc", float(score.mean()), per_example=frame)
 
 
 def extra_callbacks(cfg: DictConfig) -> list[Callback]:

@@ -35,7 +35,7 @@ def run_sweep_cli(*args: str, timeout: int = 600, **kwargs) -> subprocess.Comple
 
 @pytest.fixture(scope="session")
 def smoke_sweep() -> Iterator[tuple[Path, subprocess.CompletedProcess]]:
-    """The smoke study run once per test session through the real CLI (8 trials, 3 epochs): the
+    """The smoke study run once per test session through the real CLI (12 trials, 3 epochs): the
     e2e tests and the report tests read the same sweep back from its MLflow store."""
     out = Path(tempfile.mkdtemp(prefix="sm-", dir="/tmp"))
     yield out, run_sweep_cli("+experiment=smoke", "trainer.max_epochs=3", f"paths.output_dir={out}")

@@ -7,6 +7,7 @@ from itertools import pairwise
 import pytest
 from mlflow import MlflowClient
 
+from sweeps.analysis import analyze, load_sweep, settings_for
 from tests.conftest import run_sweep_cli
 from tests.e2e.mlflow_store import metric_steps, store_uri, sweep_runs
 
@@ -29,18 +30,33 @@ def test_smoke_sweep_logs_parent_and_one_child_per_trial(smoke_sweep):
     artifacts = {a.path for a in MlflowClient(store_uri(short_tmp)).list_artifacts(parent.info.run_id)}
     assert {"config.yaml", "command.txt", "summary.csv", "trials.csv"} <= artifacts
 
-    assert len(children) == 8  # 2 learning rates × 2 widths × 2 seeds
+    assert len(children) == 12  # 2 learning rates × 2 widths × 3 seeds
     designs = {(c.data.tags["design"], c.data.tags["seed"]) for c in children}
-    assert len(designs) == 8
+    assert len(designs) == 12
     for child in children:
         assert child.info.status == "FINISHED"
         assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
-        assert set(child.data.params) == {"optim.lr", "model.hidden", "seed"}
+        assert {"optim.lr", "model.hidden", "trainer.max_epochs"} <= set(child.data.params)
+        assert "seed" not in child.data.params
         assert child.data.params["optim.lr"] in {"0.01", "0.001"}
         assert 0.0 <= child.data.metrics["val_acc"] <= 1.0
         assert metric_steps(short_tmp, child.info.run_id, "train_loss") == [1, 2, 3]
         child_artifacts = MlflowClient(store_uri(short_tmp)).list_artifacts(child.info.run_id)
-        assert "config.yaml" in {a.path for a in child_artifacts}
+        assert {"config.yaml", "per_example"} <= {a.path for a in child_artifacts}
+
+
+def test_the_smoke_template_finds_its_real_difference(smoke_sweep):
+    """The best and the worst design differ a lot; with per-example scores the report says so."""
+    out, result = smoke_sweep
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = load_sweep(store_uri(out), "smoke")
+    analysis = analyze(data, settings_for(data))
+    [verdict] = [v for v in analysis.verdicts if v.name == "val_acc"]
+    assert "per-example" in verdict.test
+    worst = min(verdict.score, key=verdict.score.get)
+    pair = analysis.pairs[analysis.pairs[["design_a", "design_b"]].isin([verdict.best, worst]).all(axis=1)]
+    assert pair["p_per_example_holm"].iloc[0] < 0.05
+    assert worst not in verdict.not_worse
 
 
 def test_a_trial_that_raises_once_recovers_from_its_checkpoint(short_tmp):

@@ -32,16 +32,16 @@ def test_plan_merges_preset_space_with_command_line(tmp_path):
     )
     assert plan.space == {"optim.lr": "tag(log, interval(1e-3,1e-1))", "model.hidden": "8,16,32"}
     assert plan.param_space["model.hidden"] == {"grid_search": ["8", "16", "32"]}
-    assert plan.param_space["seed"] == {"grid_search": [0, 1]}
+    assert plan.param_space["seed"] == {"grid_search": [0, 1, 2]}
     assert f"paths.output_dir={tmp_path}" in plan.base_overrides
 
 
 def test_plan_counts_its_trials(tmp_path):
     plan = plan_sweep(["+experiment=smoke", f"paths.output_dir={tmp_path}", "model.hidden=8,16,32"])
-    assert plan.num_trials == 2 * 3 * 2  # learning rates × widths × seeds
+    assert plan.num_trials == 2 * 3 * 3  # learning rates × widths × seeds
     sampled = plan_sweep(["+experiment=smoke", f"paths.output_dir={tmp_path}", "sweep.num_samples=3",
                           "sweep.space.optim.lr='interval(1e-3,1e-1)'"])
-    assert sampled.num_trials == 2 * 2 * 3  # widths × seeds × samples
+    assert sampled.num_trials == 2 * 3 * 3  # widths × seeds × samples
 
 
 def test_relative_output_dir_is_made_absolute():
@@ -146,4 +146,4 @@ def test_help_lists_presets_and_no_arguments_is_usage_with_exit_2(capsys):
 def test_multirun_flag_is_accepted(tmp_path, capsys):
     assert main(["-m", "+experiment=smoke", f"paths.output_dir={tmp_path}", "model.hidden=8,16", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "model.hidden: 8,16" in out and "trials: 8" in out  # x 2 lrs x 2 seeds
+    assert "model.hidden: 8,16" in out and "trials: 12" in out  # x 2 lrs x 3 seeds

@@ -156,7 +156,7 @@ def test_runs_page_and_compare_view(server_sweep):
         assert run.data.tags["design"] in DESIGNS and run.data.tags["sweep.run"] == parent.info.run_id
     assert sorted(r.info.run_name for r in children) == NAMES
     # the parent run is the answer: what was compared, the verdict, the best design's numbers
-    assert parent.info.run_name.startswith("smoke: model.hidden × optim.lr × 1 seed · ")
+    assert parent.info.run_name.startswith("smoke: optim.lr × model.hidden × 1 seed · ")
     assert "Which design is best on `val_acc`?" in parent.data.tags["mlflow.note.content"]
     assert {"best/val_acc", "trials_finished", "sweep_wall_s"} <= set(parent.data.metrics)
     assert parent.data.metrics["trials_finished"] == 4

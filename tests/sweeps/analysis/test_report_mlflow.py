@@ -145,7 +145,7 @@ def test_sweep_ends_with_verdicts_and_report(smoke_sweep):
     assert "Verdicts for sweep 'smoke'" in proc.stdout and "== metric val_acc" in proc.stdout
     client = MlflowClient(f"sqlite:///{out}/mlflow.db")
     data = load_sweep(f"sqlite:///{out}/mlflow.db", "smoke")
-    assert len(data.runs) == 8 and data.config["analysis"]["target"] == "val_acc"
+    assert len(data.runs) == 12 and data.config["analysis"]["target"] == "val_acc"
     logged = {a.path for a in client.list_artifacts(data.parent_run_id, "report")}
     assert {f"report/{name}" for name in REPORT_FILES} <= logged
     plots = {a.path for a in client.list_artifacts(data.parent_run_id, "report/plots")}
@@ -170,7 +170,7 @@ def test_report_cli_round_trip(smoke_sweep, tmp_path):
     for name in REPORT_FILES:
         assert (tmp_path / "r" / name).is_file()
     scores = pd.read_csv(tmp_path / "r" / "scores.csv")
-    assert len(scores) == 8 and {"design", "seed", "status", "val_acc"} <= set(scores.columns)
+    assert len(scores) == 12 and {"design", "seed", "status", "val_acc"} <= set(scores.columns)
     # the same verdicts as at the end of the sweep (same data, fixed seeds)
     logged = MlflowClient(uri).download_artifacts(
         load_sweep(uri, "smoke").parent_run_id, "report/verdicts.txt", str(tmp_path)
