@@ -86,9 +86,18 @@ def _run_locked(plan: SweepPlan) -> int:
         print(f"Interrupted: continue with  {plan.command} resume=true", file=sys.stderr)
     finally:
         cluster.shutdown()
-        tracking.end_sweep(status)
+        _close_parent(tracking, status)
         print(plan.mlflow_hint(parent), flush=True)
     return code
+
+
+def _close_parent(tracking: MLflowTracking, status: str) -> None:
+    """Close the parent run; a failure here is a warning, never the error the sweep reports (the
+    original error, if any, is already propagating and must stay the one the user sees)."""
+    try:
+        tracking.end_sweep(status)
+    except Exception as exc:  # noqa: BLE001 - the store may be the thing that failed
+        print(f"warning: could not close the MLflow parent run ({type(exc).__name__}: {exc})", file=sys.stderr)
 
 
 def _fit(tuner: Tuner) -> tuple[tune.ResultGrid, bool]:
