@@ -94,10 +94,10 @@ def _resuming(resume: object, state_path: str) -> bool:
     """resume=true needs restorable state; resume=auto restores when there is some."""
     if resume in (False, None, "false"):
         return False
-    if resume not in (True, "true", "auto"):
-        raise SweepConfigError(f"resume must be true, false or auto, got {resume!r}")
+    if resume not in (True, "true", "auto", "force"):
+        raise SweepConfigError(f"resume must be true, false, auto or force, got {resume!r}")
     can = Tuner.can_restore(state_path)
-    if resume in (True, "true") and not can:
+    if resume in (True, "true", "force") and not can:
         raise SweepConfigError(f"resume=true, but there is no sweep state to resume at {state_path}")
     return can
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+MODEL_TRAINING_VIEW = "workflowType=machine_learning"  # the MLflow UI's own view switch (a URL query)
+
 
 @dataclass
 class SweepPlan:
@@ -31,8 +33,14 @@ class SweepPlan:
         axes = [v["grid_search"] for v in self.param_space.values() if isinstance(v, dict) and "grid_search" in v]
         return math.prod(len(values) for values in axes) * int(self.cfg.sweep.num_samples)
 
-    def mlflow_hint(self, parent_run_id: str) -> str:
-        """The exact command (or address) that shows this sweep in MLflow."""
+    def mlflow_hint(self, parent_run_id: str, experiment_id: str | None = None) -> str:
+        """The exact command (or address) that shows this sweep in MLflow. The link opens the parent
+        run in MLflow's model-training view (MLflow 3 opens its GenAI view unless asked)."""
         uri = str(self.cfg.tracking.uri)
-        where = f"mlflow ui --backend-store-uri {uri}" if uri.startswith(("sqlite:", "file:", "/")) else f"open {uri}"
+        local = uri.startswith(("sqlite:", "file:", "/"))
+        base = "http://127.0.0.1:5000" if local else uri.rstrip("/")
+        page = f"{base}/#/experiments/{experiment_id}/runs/{parent_run_id}?{MODEL_TRAINING_VIEW}"
+        where = f"mlflow ui --backend-store-uri {uri}, then {page}" if local else page
+        if experiment_id is None:
+            where = f"mlflow ui --backend-store-uri {uri}" if local else f"open {uri}"
         return f"MLflow: experiment '{self.cfg.sweep.name}', parent run {parent_run_id} — {where}"

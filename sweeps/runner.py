@@ -21,6 +21,7 @@ from ray.tune.search.basic_variant import BasicVariantGenerator
 from sweeps import storage
 from sweeps.analysis import report_sweep
 from sweeps.distributed import is_distributed
+from sweeps.errors import SweepConfigError
 from sweeps.locks import store_lock, sweep_lock
 from sweeps.plan import SweepPlan
 from sweeps.provenance import git_state, package_versions
@@ -39,7 +40,9 @@ def prepare_state(plan: SweepPlan) -> dict:
     """Check resume is possible, or move an older sweep of the same name aside (never deleted)."""
     folder = plan.state_path
     if plan.resuming:
-        return read_state(folder)
+        state = read_state(folder)
+        check_same_plan(state.get("plan"), plan_record(plan), force=plan.cfg.resume == "force")
+        return state
     if storage.exists(folder):
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
         storage.move(folder, f"{folder}.{stamp}")
@@ -62,12 +65,13 @@ def _run_locked(plan: SweepPlan) -> int:
     with store_lock(tracking.uri):
         parent = tracking.start_sweep(cfg.sweep.name, {**git_state(), **package_versions()},
                                       previous.get("parent_run_id"), title=sweep_title(plan))
-    storage.write_text(f"{plan.state_path}/{STATE_FILE}", json.dumps({"parent_run_id": parent, "tracking_uri": tracking.uri}))
+    storage.write_text(f"{plan.state_path}/{STATE_FILE}",
+                       json.dumps({"parent_run_id": parent, "tracking_uri": tracking.uri, "plan": plan_record(plan)}))
     if not previous:
         tracking.log_parent_text(OmegaConf.to_yaml(cfg), "config.yaml")
         tracking.log_parent_text(plan.command + "\n", "command.txt")
         tracking.log_parent_summary(params=fixed_settings(plan))
-    print(plan.mlflow_hint(parent), flush=True)
+    print(plan.mlflow_hint(parent, tracking.experiment_id), flush=True)
     cluster = instantiate(cfg.cluster)
     # Ray warns on every forced state snapshot that num_to_keep causes; the snapshots are wanted.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
@@ -87,7 +91,7 @@ def _run_locked(plan: SweepPlan) -> int:
     finally:
         cluster.shutdown()
         _close_parent(tracking, status)
-        print(plan.mlflow_hint(parent), flush=True)
+        print(plan.mlflow_hint(parent, tracking.experiment_id), flush=True)
     return code
 
 
@@ -113,6 +117,24 @@ def _fit(tuner: Tuner) -> tuple[tune.ResultGrid, bool]:
         after = signal.getsignal(signal.SIGINT)
         signal.signal(signal.SIGINT, before)  # Tune's handler would swallow Ctrl-C in the report
     return results, tune_catches and after is before
+
+
+def plan_record(plan: SweepPlan) -> dict:
+    """What a resume must agree on: the trials' overrides, the space, the seeds, the trial count."""
+    overrides = sorted(o for o in plan.base_overrides if o.split("=", 1)[0].lstrip("+~") != "resume")
+    return {"overrides": overrides, "space": dict(sorted(plan.space.items())),
+            "seeds": [int(s) for s in plan.cfg.sweep.seeds], "num_samples": int(plan.cfg.sweep.num_samples)}
+
+
+def check_same_plan(saved: dict | None, current: dict, force: bool) -> None:
+    """A resume restores the saved sweep with its old settings: a command line that asks for other
+    settings is refused, naming what differs, unless ``resume=force``."""
+    if saved is None or force or saved == current:
+        return
+    differs = [key for key in current if saved.get(key) != current[key]]
+    detail = "; ".join(f"{k}: saved {saved.get(k)!r}, now {current[k]!r}" for k in differs)
+    raise SweepConfigError(f"resume: this command differs from the saved sweep ({detail}); "
+                           "resume restores the saved settings: use resume=force to accept them")
 
 
 def read_state(folder: str) -> dict:

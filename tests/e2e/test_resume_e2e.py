@@ -63,6 +63,11 @@ def test_interrupted_sweep_exits_130_and_resumes_without_rerunning_finished_tria
     done_before = {c.data.tags["ray.trial_id"]: c.info.run_id for c in _finished(short_tmp)}
     assert 1 <= len(done_before) < 4
 
+    # a resume that asks for other settings is refused, naming them (nothing restarts)
+    other = run_sweep_cli(*ARGS, f"paths.output_dir={short_tmp}", "resume=true", "trainer.max_epochs=9")
+    assert other.returncode == 2 and "trainer.max_epochs=9" in other.stderr, other.stderr[-2000:]
+    assert other.stderr.strip().splitlines()[-1].startswith("error: resume: this command differs")
+
     result = run_sweep_cli(*ARGS, f"paths.output_dir={short_tmp}", "resume=true")
     assert result.returncode == 0, result.stderr[-3000:]
 

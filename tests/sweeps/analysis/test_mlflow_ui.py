@@ -139,7 +139,8 @@ def test_runs_page_and_compare_view(server_sweep):
         from playwright.sync_api import expect, sync_playwright
     except ImportError:
         pytest.fail("Playwright's Python package is missing: pip install -e '.[dev]'")
-    url, _ = server_sweep
+    url, sweep = server_sweep
+    sweep_output = sweep.stdout
     client = MlflowClient(url)
     experiment = client.get_experiment_by_name("smoke")
     runs = client.search_runs([experiment.experiment_id])
@@ -202,12 +203,18 @@ def test_runs_page_and_compare_view(server_sweep):
             assert f"{run.data.metrics['val_acc']:.3g}"[:4] in body
         page.screenshot(path=str(ARTIFACTS / "compare_view.png"), full_page=True)
 
-        # the parent run's page answers the question: its description holds the verdict
+        # the parent run's page answers the question: its description holds the verdict; the link
+        # the sweep prints opens it in the model-training view (no GenAI-only "Judges" entry)
         page.set_viewport_size({"width": 1600, "height": 1400})
-        page.goto(f"{url}/#/experiments/{experiment.experiment_id}/runs/{parent.info.run_id}")
+        page.goto(
+            f"{url}/#/experiments/{experiment.experiment_id}/runs/{parent.info.run_id}"
+            "?workflowType=machine_learning"
+        )
         expect(page.get_by_text("Which design is best on", exact=False).first).to_be_visible()
         body = page.inner_text("body")
         assert "best/val_acc" in body and "not significantly worse than best" in body
+        assert "Judges" not in body, "the page opened in MLflow's GenAI view"
+        assert f"/runs/{parent.info.run_id}?workflowType=machine_learning" in sweep_output
         page.screenshot(path=str(ARTIFACTS / "parent_run.png"), full_page=True)
 
         # the significance report on the parent run
