@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import sys
@@ -24,6 +25,7 @@ from sweeps.distributed import is_distributed
 from sweeps.errors import SweepConfigError
 from sweeps.locks import store_lock, sweep_lock
 from sweeps.plan import SweepPlan
+from sweeps.progress import ProgressLines
 from sweeps.provenance import git_state, package_versions
 from sweeps.soup import cook_soups
 from sweeps.summary import best_trial, design_summary, format_summary, trials_frame
@@ -77,6 +79,7 @@ def _run_locked(plan: SweepPlan) -> int:
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     # A study's target metric may exist only in a trial's final report (its test-set evaluation).
     os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
+    quiet_ray(int(cfg.sweep.verbose))
     status, code = "FAILED", 1
     try:
         cluster.connect()
@@ -169,10 +172,32 @@ def _tuner(plan: SweepPlan, tracking: MLflowTracking) -> Tuner:
             storage_path=str(cfg.storage.path),
             failure_config=FailureConfig(max_failures=int(cfg.sweep.max_failures)),
             checkpoint_config=CheckpointConfig(num_to_keep=KEEP_CHECKPOINTS),
-            callbacks=[tracking],
-            verbose=int(cfg.sweep.verbose),
+            callbacks=[tracking, *progress_lines(plan)],
+            verbose=tune_verbosity(int(cfg.sweep.verbose)),
         ),
     )
+
+
+def progress_lines(plan: SweepPlan) -> list[ProgressLines]:
+    """``sweep.verbose=1`` (the default): one line per trial event; 0: none; 2 and 3: Tune's own."""
+    if int(plan.cfg.sweep.verbose) != 1:
+        return []
+    return [ProgressLines(plan.num_trials, str(plan.cfg.sweep.metric))]
+
+
+def quiet_ray(verbose: int) -> None:
+    """Keep Ray's notices that a user cannot act on out of the terminal: the token-auth notice
+    (token auth is on by design here, and the hint is to turn it off) and, below ``sweep.verbose=2``,
+    Tune's experiment box and its TensorBoard hint (TensorBoard is not installed; Tune's legacy
+    reporter at verbosity 0 prints neither)."""
+    logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
+    if verbose < 2:
+        os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
+
+
+def tune_verbosity(verbose: int) -> int:
+    """Tune's console output: silent unless ``sweep.verbose`` asks for its tables (2, 3)."""
+    return verbose if verbose >= 2 else 0
 
 
 def trial_resources(cfg) -> dict[str, float]:
