@@ -10,6 +10,7 @@ space. Everything is checked before Ray starts; bad input is one line on stderr 
 
 from __future__ import annotations
 
+import importlib.util
 import shlex
 import sys
 from pathlib import Path
@@ -19,16 +20,14 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import IntervalSweep, Override, OverrideType
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
-from ray.tune import Tuner
 
 from sweeps import storage
-from sweeps.config import CONFIG_DIR, compose_config, resolve
+from sweeps.config import CONFIG_DIR, compose_config, resolve, trial_config
 from sweeps.errors import SweepConfigError
 from sweeps.plan import SweepPlan
 from sweeps.settings import check_output_dir, check_resources, check_sweep
-from sweeps.soup.cook import CHOICES as SOUP_CHOICES
+from sweeps.soup.choices import CHOICES as SOUP_CHOICES
 from sweeps.space import SEED_KEY, build_param_space, flatten_space, parse_expression
-from sweeps.trial import trial_config
 
 SPACE_PREFIX = "sweep.space."
 USAGE = """usage: python sweep.py [--dry-run] [-m] HYDRA_OVERRIDE ...
@@ -67,8 +66,10 @@ def _expression_text(override: Override) -> str:
     return value if isinstance(value, str) else override.input_line.split("=", 1)[1]
 
 
-def plan_sweep(args: list[str]) -> SweepPlan:
-    """Compose and validate everything a sweep needs; raises SweepConfigError on bad input."""
+def plan_sweep(args: list[str], import_targets: bool = True) -> SweepPlan:
+    """Compose and validate everything a sweep needs; raises SweepConfigError on bad input.
+    ``import_targets=False`` (``--dry-run``) checks only that each ``_target_``'s top-level package
+    is installed, so the plan prints without importing torch; a run imports every target first."""
     plain, cli_space = split_overrides(args)
     first = resolve(compose_config(plain))
     output_dir = Path(str(first.paths.output_dir)).expanduser().resolve()
@@ -83,7 +84,7 @@ def plan_sweep(args: list[str]) -> SweepPlan:
     _check_size(SweepPlan(cfg, base, space, param_space))
     _check_space_keys(base, space)
     first_trial = trial_config(base, {SEED_KEY: int(cfg.sweep.seeds[0])})
-    _check_targets(first_trial)
+    _check_targets(first_trial, import_targets)
     command = " ".join(["python sweep.py", *map(shlex.quote, args)])
     plan = SweepPlan(cfg, base, space, param_space, command=command)
     plan.resuming = _resuming(cfg.resume, plan.state_path)
@@ -96,6 +97,8 @@ def _resuming(resume: object, state_path: str) -> bool:
         return False
     if resume not in (True, "true", "auto", "force"):
         raise SweepConfigError(f"resume must be true, false, auto or force, got {resume!r}")
+    from ray.tune import Tuner  # only when a resume is asked for
+
     can = Tuner.can_restore(state_path)
     if resume in (True, "true", "force") and not can:
         raise SweepConfigError(f"resume=true, but there is no sweep state to resume at {state_path}")
@@ -169,9 +172,13 @@ def _is_group(key: str) -> bool:
     return (CONFIG_DIR / Path(*key.split("@")[0].split("."))).is_dir()
 
 
-def _check_targets(cfg: DictConfig) -> None:
+def _check_targets(cfg: DictConfig, import_targets: bool = True) -> None:
     """Every ``_target_`` in the config must import (an unknown class fails here, not in a trial)."""
     for path, target in _targets(cfg):
+        if not import_targets:
+            if importlib.util.find_spec(target.split(".")[0]) is None:
+                raise SweepConfigError(f"{path}._target_: no package {target.split('.')[0]!r} for {target!r}")
+            continue
         try:
             _locate(target)
         except Exception as exc:  # noqa: BLE001 - any import failure is a config error here
@@ -200,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     # -m/--multirun: Hydra's flag for "sweep"; every command here is a sweep already
     args = [a for a in args if a not in ("--dry-run", "-m", "--multirun")]
     try:
-        plan = plan_sweep(args)
+        plan = plan_sweep(args, import_targets=not dry_run)
         if dry_run:
             print(_describe(plan))
             return 0

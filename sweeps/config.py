@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 from hydra import compose, initialize_config_dir
@@ -24,6 +25,13 @@ def compose_config(overrides: list[str], config_dir: str | Path = CONFIG_DIR) ->
     except (HydraException, OmegaConfBaseException, yaml.YAMLError, ValueError) as exc:
         # ValueError: Hydra's own check of a group override's value type (a number as an option)
         raise SweepConfigError(_first_line(exc)) from exc
+
+
+def trial_config(base_overrides: list[str], sampled: dict[str, Any]) -> DictConfig:
+    """The full config of one trial: the sweep's plain overrides plus the trial's sampled values."""
+    from sweeps.space import trial_overrides
+
+    return resolve(compose_config([*base_overrides, *trial_overrides(sampled)]))
 
 
 def resolve(cfg: DictConfig) -> DictConfig:

@@ -15,7 +15,6 @@ from typing import Any
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override, RangeSweep
 from hydra.errors import HydraException
-from ray import tune
 
 from sweeps.errors import SweepConfigError
 
@@ -57,13 +56,17 @@ def parse_expression(key: str, expression: str) -> Override:
 
 
 def to_domain(override: Override, search: str) -> Any:
-    """One parsed sweep → a Tune domain: grid (or choice under random search), uniform, loguniform."""
+    """One parsed sweep → a Tune domain: grid (or choice under random search), uniform, loguniform.
+    A grid axis is Tune's plain ``{"grid_search": [...]}`` dict, so a grid needs no Ray import:
+    ``--help``, ``--dry-run`` and bad input stay Ray-free."""
     value = override.value()
     key = override.get_key_element()
     if isinstance(value, IntervalSweep):
         low, high = float(value.start), float(value.end)
         if not low < high:
             raise SweepConfigError(f"sweep.space.{key}: interval needs low < high, got ({low}, {high})")
+        from ray import tune  # on use only, see above
+
         if "log" in value.tags:
             if low <= 0:
                 raise SweepConfigError(f"sweep.space.{key}: a log interval needs low > 0, got {low}")
@@ -73,7 +76,11 @@ def to_domain(override: Override, search: str) -> Any:
         options = list(override.sweep_string_iterator())
         if not options:
             raise SweepConfigError(f"sweep.space.{key}: the sweep is empty")
-        return tune.grid_search(options) if search == "grid" else tune.choice(options)
+        if search == "grid":
+            return {"grid_search": options}
+        from ray import tune
+
+        return tune.choice(options)
     raise SweepConfigError(f"sweep.space.{key}: unsupported sweep {type(value).__name__}")
 
 
@@ -86,7 +93,7 @@ def build_param_space(space: Mapping[str, str], seeds: list[int], search: str = 
     if SEED_KEY in space:
         raise SweepConfigError(f"sweep.space.{SEED_KEY}: sweep seeds with sweep.seeds, not sweep.space")
     param_space = {key: to_domain(parse_expression(key, expr), search) for key, expr in space.items()}
-    param_space[SEED_KEY] = tune.grid_search([int(s) for s in seeds])
+    param_space[SEED_KEY] = {"grid_search": [int(s) for s in seeds]}
     return param_space
 
 

@@ -5,14 +5,18 @@ Thin helpers over ``pyarrow.fs``, the filesystem layer Ray itself uses for ``sto
 
 from __future__ import annotations
 
-from pyarrow import fs
+from typing import Any
 
 
-def _resolve(uri: str) -> tuple[fs.FileSystem, str]:
+def _resolve(uri: str) -> tuple[Any, str]:
+    from pyarrow import fs  # imported on use: the CLI's --help and bad-input paths never need it
+
     return fs.FileSystem.from_uri(uri)
 
 
 def exists(uri: str) -> bool:
+    from pyarrow import fs
+
     filesystem, path = _resolve(uri)
     return filesystem.get_file_info(path).type != fs.FileType.NotFound
 

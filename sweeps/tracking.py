@@ -21,8 +21,8 @@ from ray.tune import Callback
 from ray.tune.experiment import Trial
 from ray.tune.result import AUTO_RESULT_KEYS
 
+from sweeps.config import trial_config
 from sweeps.space import SEED_KEY, design_of
-from sweeps.trial import trial_config
 
 TRIAL_ID_TAG = "ray.trial_id"
 SWEEP_TAG = "sweep.name"

@@ -22,17 +22,12 @@ from ray.tune.integration.pytorch_lightning import TuneReportCheckpointCallback
 
 from modules.task import RunContext
 from sweeps import storage
-from sweeps.config import compose_config, resolve
+from sweeps.config import trial_config
 from sweeps.distributed import is_distributed, run_distributed
-from sweeps.space import SEED_KEY, trial_overrides
+from sweeps.space import SEED_KEY
 
 CHECKPOINT_FILE = "checkpoint"
 ARTIFACTS = "artifacts"
-
-
-def trial_config(base_overrides: list[str], sampled: dict[str, Any]) -> DictConfig:
-    """The full config of one trial: the sweep's plain overrides plus the trial's sampled values."""
-    return resolve(compose_config([*base_overrides, *trial_overrides(sampled)]))
 
 
 def run_trial(sampled: dict[str, Any], base_overrides: list[str]) -> None:

@@ -7,11 +7,29 @@ Public API: :func:`report_sweep` (what the runner calls at the end of a sweep an
 
 from __future__ import annotations
 
-from sweeps.analysis.analyze import Analysis, analyze
-from sweeps.analysis.load import ReportError, SweepData, load_sweep
-from sweeps.analysis.render import verdict_text
-from sweeps.analysis.report import report_sweep, settings_for, write_report
+from importlib import import_module
+from typing import Any
+
 from sweeps.analysis.settings import AnalysisSettings, AsoSettings
+
+# Loaded on first use: MLflow, pandas and scipy stay out of the CLI's fast paths.
+_LAZY = {
+    "Analysis": "analyze",
+    "analyze": "analyze",
+    "ReportError": "load",
+    "SweepData": "load",
+    "load_sweep": "load",
+    "verdict_text": "render",
+    "report_sweep": "report",
+    "settings_for": "report",
+    "write_report": "report",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(f"sweeps.analysis.{_LAZY[name]}"), name)
+    raise AttributeError(name)
 
 __all__ = [
     "Analysis",

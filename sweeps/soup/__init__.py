@@ -4,6 +4,18 @@ child runs. ``python -m sweeps.soup`` (see :mod:`sweeps.soup.__main__`) or ``swe
 
 from __future__ import annotations
 
-from sweeps.soup.cook import CHOICES, RECIPES, cook_soups, recipes_of
+from typing import Any
+
+from sweeps.soup.choices import CHOICES, RECIPES
 
 __all__ = ["CHOICES", "RECIPES", "cook_soups", "recipes_of"]
+
+
+def __getattr__(name: str) -> Any:
+    """``cook_soups`` and ``recipes_of`` import torch and MLflow: loaded on first use only, so the
+    CLI can name the recipes without them."""
+    if name in ("cook_soups", "recipes_of"):
+        from sweeps.soup import cook
+
+        return getattr(cook, name)
+    raise AttributeError(name)

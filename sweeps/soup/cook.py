@@ -26,6 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 from modules.task import save_weights
 from sweeps.analysis.load import _quiet_downloads, find_parent
 from sweeps.soup import report
+from sweeps.soup.choices import CHOICES, RECIPES
 from sweeps.soup.ingredients import (
     SOUP_TAG,
     Ingredient,
@@ -37,8 +38,6 @@ from sweeps.soup.ingredients import (
 from sweeps.soup.recipes import greedy_soup, uniform_soup
 from sweeps.soup.report import Soup
 
-RECIPES = ("uniform", "greedy")
-CHOICES = ("none", *RECIPES, "both")
 HELDOUT = "heldout"
 
 

@@ -147,3 +147,23 @@ def test_multirun_flag_is_accepted(tmp_path, capsys):
     assert main(["-m", "+experiment=smoke", f"paths.output_dir={tmp_path}", "model.hidden=8,16", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "model.hidden: 8,16" in out and "trials: 12" in out  # x 2 lrs x 3 seeds
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["+experiment=smoke", "optim.lrr=1"], ["+experiment=smoke", "--dry-run"]],
+)
+def test_help_bad_input_and_dry_run_import_no_heavy_stack(args, tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import contextlib, io, sys\n"
+        "from sweeps.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+        f"    main({[*args, f'paths.output_dir={tmp_path}']!r})\n"
+        "print(sorted(m for m in ('ray', 'torch', 'lightning', 'mlflow') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).parents[2], timeout=120)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stderr[-2000:]
