@@ -1,8 +1,9 @@
 """Statistical comparison of a sweep's designs: designs × seeds → CIs, tests, Holm, verdicts.
 
 Public API: :func:`report_sweep` (what the runner calls at the end of a sweep and what
-``python -m sweeps.report`` calls), :func:`load_sweep`, :func:`analyze`, :func:`write_report`,
-:func:`verdict_text`, :class:`AnalysisSettings`.
+``python -m sweeps.report`` calls), :func:`load_sweep`, :func:`write_report`, :func:`verdict_text`,
+:class:`AnalysisSettings`; the pipeline itself is ``sweeps.analysis.analyze.analyze`` (its module
+shares its name, so it is not re-exported here).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from sweeps.analysis.settings import AnalysisSettings, AsoSettings
 # Loaded on first use: MLflow, pandas and scipy stay out of the CLI's fast paths.
 _LAZY = {
     "Analysis": "analyze",
-    "analyze": "analyze",
     "ReportError": "load",
     "SweepData": "load",
     "load_sweep": "load",
@@ -37,7 +37,6 @@ __all__ = [
     "AsoSettings",
     "ReportError",
     "SweepData",
-    "analyze",
     "load_sweep",
     "report_sweep",
     "settings_for",

@@ -7,7 +7,8 @@ from itertools import pairwise
 import pytest
 from mlflow import MlflowClient
 
-from sweeps.analysis import analyze, load_sweep, settings_for
+from sweeps.analysis import load_sweep, settings_for
+from sweeps.analysis.analyze import analyze
 from tests.conftest import run_sweep_cli
 from tests.e2e.mlflow_store import metric_steps, store_uri, sweep_runs
 

@@ -8,7 +8,8 @@ import pytest
 from analysis_helpers import scores_frame, sweep_data
 from statsmodels.stats.multitest import multipletests
 
-from sweeps.analysis import AnalysisSettings, analyze, verdict_text, write_report
+from sweeps.analysis import AnalysisSettings, verdict_text, write_report
+from sweeps.analysis.analyze import analyze
 from sweeps.analysis.load import RUN_COLUMNS, SweepData
 from sweeps.analysis.metrics import higher_is_better, select_metrics, task_type
 from sweeps.analysis.verdict import BETTER, NA, SAME, WORSE

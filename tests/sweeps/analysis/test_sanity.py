@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 from analysis_helpers import sweep_data
 
-from sweeps.analysis import AnalysisSettings, analyze, verdict_text
+from sweeps.analysis import AnalysisSettings, verdict_text
+from sweeps.analysis.analyze import analyze
 from sweeps.analysis.report import sanity_tags
 from sweeps.analysis.sanity import OK, SKIPPED, VIOLATED, check_contract, validate_contract
 
