@@ -100,6 +100,11 @@ def _resuming(resume: object, state_path: str) -> bool:
     from ray.tune import Tuner  # only when a resume is asked for
 
     can = Tuner.can_restore(state_path)
+    if can and not storage.size(f"{state_path}/tuner.pkl"):
+        raise SweepConfigError(
+            f"the saved sweep state at {state_path} is truncated (tuner.pkl is empty, e.g. after a full "
+            "disk): it cannot be resumed; start afresh without resume"
+        )
     if resume in (True, "true", "force") and not can:
         raise SweepConfigError(f"resume=true, but there is no sweep state to resume at {state_path}")
     return can

@@ -163,7 +163,7 @@ def _tuner(plan: SweepPlan, tracking: MLflowTracking) -> Tuner:
             scheduler=instantiate(cfg.scheduler),
             # max_concurrent here: Tune ignores TuneConfig.max_concurrent_trials with a generator
             search_alg=BasicVariantGenerator(constant_grid_search=True,
-                                             max_concurrent=int(cfg.sweep.max_concurrent)),
+                                             max_concurrent=concurrency(cfg)),
             num_samples=int(cfg.sweep.num_samples),
             reuse_actors=bool(cfg.sweep.reuse_actors) and not distributed,
         ),
@@ -198,6 +198,19 @@ def quiet_ray(verbose: int) -> None:
 def tune_verbosity(verbose: int) -> int:
     """Tune's console output: silent unless ``sweep.verbose`` asks for its tables (2, 3)."""
     return verbose if verbose >= 2 else 0
+
+
+def concurrency(cfg) -> int:
+    """``sweep.max_concurrent``, capped for multi-worker trials by how many worker groups the local
+    machine can hold at once: such a trial reserves nothing itself (its workers do), so Tune would
+    start every trial together and their worker groups would starve each other of CPUs."""
+    wanted = int(cfg.sweep.max_concurrent)
+    if not is_distributed(cfg) or not str(cfg.cluster.get("_target_", "")).endswith("LocalCluster"):
+        return wanted
+    cpus = int(cfg.cluster.get("num_cpus") or os.cpu_count() or 1)
+    per_trial = max(float(cfg.resources.cpu), 1e-9) * int(cfg.resources.workers)
+    fits = max(1, int(cpus // per_trial))
+    return min(wanted, fits) if wanted > 0 else fits
 
 
 def trial_resources(cfg) -> dict[str, float]:

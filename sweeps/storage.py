@@ -34,10 +34,23 @@ def read_text(uri: str) -> str:
 
 
 def write_text(uri: str, text: str) -> None:
+    """Write atomically: a temp file next to the target, then a rename, so a full disk or a crash
+    leaves the old file or the new one, never a truncated one."""
     filesystem, path = _resolve(uri)
     filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
-    with filesystem.open_output_stream(path) as stream:
+    partial = f"{path}.partial"
+    with filesystem.open_output_stream(partial) as stream:
         stream.write(text.encode())
+    filesystem.move(partial, path)
+
+
+def size(uri: str) -> int | None:
+    """A file's size in bytes, None when it does not exist."""
+    from pyarrow import fs
+
+    filesystem, path = _resolve(uri)
+    info = filesystem.get_file_info(path)
+    return None if info.type == fs.FileType.NotFound else int(info.size or 0)
 
 
 def is_uri(path: str) -> bool:

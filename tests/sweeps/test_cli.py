@@ -167,3 +167,22 @@ def test_help_bad_input_and_dry_run_import_no_heavy_stack(args, tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).parents[2], timeout=120)
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stderr[-2000:]
+
+
+def test_a_truncated_sweep_state_is_refused_on_resume(short_tmp, capsys):
+    state = short_tmp / "ray" / "smoke"
+    state.mkdir(parents=True)
+    (state / "tuner.pkl").write_bytes(b"")  # what a full disk left behind
+    code = main(["+experiment=smoke", f"paths.output_dir={short_tmp}", "resume=true"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "truncated" in err[0]
+
+
+def test_state_files_are_written_atomically(tmp_path):
+    from sweeps import storage
+
+    target = tmp_path / "state" / "sweep_state.json"
+    storage.write_text(str(target), "{}")
+    storage.write_text(str(target), '{"a": 1}')
+    assert target.read_text() == '{"a": 1}' and storage.size(str(target)) == 8
+    assert not list(target.parent.glob("*.partial"))

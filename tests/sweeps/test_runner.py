@@ -1,0 +1,41 @@
+"""The runner's checks before Tune starts: resume against the saved plan, concurrency of worker groups."""
+
+from __future__ import annotations
+
+import pytest
+
+from sweeps.errors import SweepConfigError
+from sweeps.runner import check_same_plan
+
+SAVED = {"overrides": ["+experiment=smoke", "trainer.max_epochs=3"], "space": {"optim.lr": "0.1,0.01"},
+         "seeds": [0, 1], "num_samples": 1}
+
+
+def test_same_plan_resumes_and_a_difference_is_named():
+    check_same_plan(SAVED, dict(SAVED), force=False)
+    check_same_plan(None, SAVED, force=False)  # a state saved before plans were recorded
+    other = {**SAVED, "seeds": [0, 1, 2], "overrides": ["+experiment=smoke", "trainer.max_epochs=8"]}
+    with pytest.raises(SweepConfigError) as err:
+        check_same_plan(SAVED, other, force=False)
+    assert "seeds" in str(err.value) and "trainer.max_epochs=8" in str(err.value)
+    assert "resume=force" in str(err.value)
+    check_same_plan(SAVED, other, force=True)
+
+
+def test_multi_worker_trials_run_only_as_many_at_once_as_the_machine_holds():
+    from omegaconf import OmegaConf
+
+    from sweeps.runner import concurrency
+
+    def cfg(workers: int, cpu: float, wanted: int = 0, target: str = "sweeps.cluster.LocalCluster"):
+        return OmegaConf.create({
+            "sweep": {"max_concurrent": wanted}, "strategy": {"name": "ddp" if workers > 1 else "auto"},
+            "resources": {"workers": workers, "cpu": cpu, "gpu": 0},
+            "cluster": {"_target_": target, "num_cpus": 2},
+        })
+
+    assert concurrency(cfg(2, 1)) == 1  # 4 DDP trials of 2 workers on 2 CPUs: one at a time
+    assert concurrency(cfg(2, 0.5)) == 2
+    assert concurrency(cfg(2, 0.5, wanted=1)) == 1
+    assert concurrency(cfg(1, 1)) == 0  # single-process trials: Tune's own resource accounting
+    assert concurrency(cfg(2, 1, target="sweeps.cluster.AddressCluster")) == 0
