@@ -22,9 +22,10 @@ from omegaconf import DictConfig, OmegaConf
 from ray.tune import Tuner
 
 from sweeps import storage
-from sweeps.config import compose_config, resolve
+from sweeps.config import compose_config, config_targets, resolve
 from sweeps.errors import SweepConfigError
 from sweeps.plan import SweepPlan
+from sweeps.redact import check_space, redaction_words
 from sweeps.soup.cook import CHOICES as SOUP_CHOICES
 from sweeps.space import SEED_KEY, build_param_space, flatten_space, parse_expression
 from sweeps.trial import trial_config
@@ -76,6 +77,7 @@ def plan_sweep(args: list[str]) -> SweepPlan:
     cfg = resolve(compose_config(base))
     _check_sweep_settings(cfg)
     space = {**flatten_space(OmegaConf.to_container(cfg.sweep.space) or {}), **cli_space}
+    check_space(space, redaction_words(cfg))
     param_space = build_param_space(space, list(cfg.sweep.seeds), str(cfg.sweep.search))
     _check_space_keys(base, space)
     first_trial = trial_config(base, {SEED_KEY: int(cfg.sweep.seeds[0])})
@@ -155,21 +157,11 @@ def _is_interval(override: Override) -> bool:
 
 def _check_targets(cfg: DictConfig) -> None:
     """Every ``_target_`` in the config must import (an unknown class fails here, not in a trial)."""
-    for path, target in _targets(cfg):
+    for path, target in config_targets(cfg):
         try:
             _locate(target)
         except Exception as exc:  # noqa: BLE001 - any import failure is a config error here
             raise SweepConfigError(f"{path}._target_: cannot import {target!r} ({type(exc).__name__})") from exc
-
-
-def _targets(node: object, path: str = "") -> list[tuple[str, str]]:
-    found = []
-    if isinstance(node, DictConfig):
-        if "_target_" in node:
-            found.append((path or "<root>", str(node._target_)))
-        for key in node:
-            found.extend(_targets(node[key], f"{path}.{key}" if path else str(key)))
-    return found
 
 
 def main(argv: list[str] | None = None) -> int:

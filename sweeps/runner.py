@@ -12,7 +12,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from hydra.utils import instantiate
-from omegaconf import OmegaConf
 from ray import tune
 from ray.tune import CheckpointConfig, FailureConfig, RunConfig, TuneConfig, Tuner
 from ray.tune.search.basic_variant import BasicVariantGenerator
@@ -51,8 +50,7 @@ def run_sweep(plan: SweepPlan) -> int:
     parent = tracking.start_sweep(cfg.sweep.name, {**git_state(), **package_versions()}, previous.get("parent_run_id"))
     storage.write_text(f"{plan.state_path}/{STATE_FILE}", json.dumps({"parent_run_id": parent, "tracking_uri": tracking.uri}))
     if not previous:
-        tracking.log_parent_text(OmegaConf.to_yaml(cfg), "config.yaml")
-        tracking.log_parent_text(plan.command + "\n", "command.txt")
+        tracking.log_sweep_config(cfg, plan.command, plan.base_overrides)
     print(plan.mlflow_hint(parent), flush=True)
     cluster = instantiate(cfg.cluster)
     # Ray warns on every forced state snapshot that num_to_keep=1 causes; the snapshots are wanted.
@@ -166,6 +164,7 @@ def _cook_soups(plan: SweepPlan, tracking: MLflowTracking) -> None:
     if choice == "none":
         return
     try:
-        print(cook_soups(tracking.uri, plan.cfg.sweep.name, tracking.parent_run_id, choice), flush=True)
+        print(cook_soups(tracking.uri, plan.cfg.sweep.name, tracking.parent_run_id, choice,
+                         base_overrides=plan.base_overrides), flush=True)
     except Exception as exc:  # noqa: BLE001 - a failed soup must not fail a finished sweep
         print(f"soup failed: {exc}", file=sys.stderr)
