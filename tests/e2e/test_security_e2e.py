@@ -48,7 +48,8 @@ def test_secrets_stay_out_of_the_outputs_and_ray_stays_on_loopback(short_tmp):
     out, ray_root = short_tmp / "out", short_tmp / "r"
     aws_secret = f"aws-{uuid.uuid4().hex}"
     env = {**os.environ, "AWS_SECRET_ACCESS_KEY": aws_secret, "PYTHONPATH": str(ROOT)}
-    args = ["+experiment=smoke", "sweep.seeds=[0]", "sweep.space={}", "trainer.max_epochs=1",
+    args = ["+experiment=smoke", "sweep.seeds=[0]", "sweep.space.optim.lr=choice(0.01)",
+            "sweep.space.model.hidden=choice(16)", "trainer.max_epochs=1",
             f"+db.password={PASSWORD}", f"paths.output_dir={out}", f"cluster.tmp_dir={ray_root}"]
     driver = subprocess.Popen([sys.executable, str(ROOT / "sweep.py"), *args], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -54,3 +54,16 @@ def test_the_word_list_comes_from_config_and_a_secret_cannot_be_swept():
     with pytest.raises(SweepConfigError, match="sweep.space.db.password"):
         check_space(["optim.lr", "db.password"])
     check_space(["optim.lr", "model.hidden"])
+
+
+def test_tune_state_holds_the_tracking_callback_with_masked_overrides():
+    """Tune pickles its callbacks into tuner.pkl; the callback's overrides are masked there only."""
+    import pickle
+
+    from sweeps.tracking import MLflowTracking
+
+    tracking = MLflowTracking("sqlite:///unused.db")
+    tracking.base_overrides = ["+experiment=smoke", "+db.password=hunter2"]
+    restored = pickle.loads(pickle.dumps(tracking))
+    assert restored.base_overrides == ["+experiment=smoke", f"+db.password={MASK}"]
+    assert tracking.base_overrides[1] == "+db.password=hunter2"
