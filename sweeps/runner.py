@@ -14,7 +14,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from hydra.utils import instantiate
-from omegaconf import OmegaConf
 from ray import tune
 from ray.tune import CheckpointConfig, FailureConfig, RunConfig, TuneConfig, Tuner
 from ray.tune.search.basic_variant import BasicVariantGenerator
@@ -27,6 +26,7 @@ from sweeps.locks import store_lock, sweep_lock
 from sweeps.plan import SweepPlan
 from sweeps.progress import ProgressLines
 from sweeps.provenance import git_state, package_versions
+from sweeps.redact import redact_config
 from sweeps.soup import cook_soups
 from sweeps.summary import best_trial, design_summary, format_summary, trials_frame
 from sweeps.tracking import MLflowTracking, flat_config
@@ -70,9 +70,8 @@ def _run_locked(plan: SweepPlan) -> int:
     storage.write_text(f"{plan.state_path}/{STATE_FILE}",
                        json.dumps({"parent_run_id": parent, "tracking_uri": tracking.uri, "plan": plan_record(plan)}))
     if not previous:
-        tracking.log_parent_text(OmegaConf.to_yaml(cfg), "config.yaml")
-        tracking.log_parent_text(plan.command + "\n", "command.txt")
-        tracking.log_parent_summary(params=fixed_settings(plan))
+        tracking.log_sweep_config(cfg, plan.command, plan.base_overrides)
+        tracking.log_parent_summary(params=fixed_settings(plan, tracking.redact))
     print(plan.mlflow_hint(parent, tracking.experiment_id), flush=True)
     cluster = instantiate(cfg.cluster)
     # Ray warns on every forced state snapshot that num_to_keep causes; the snapshots are wanted.
@@ -228,10 +227,12 @@ def sweep_title(plan: SweepPlan) -> str:
     return f"{plan.cfg.sweep.name}: {axes} × {seeds} seed{'s' if seeds > 1 else ''} · {time.strftime('%m-%d %H:%M')}"
 
 
-def fixed_settings(plan: SweepPlan) -> dict[str, str]:
-    """The settings every trial shares (the driver's config without the swept keys), as params."""
+def fixed_settings(plan: SweepPlan, redact: tuple[str, ...]) -> dict[str, str]:
+    """The settings every trial shares (the driver's config without the swept keys, secrets
+    masked), as params."""
     swept = set(plan.space) | {"seed"}
-    return {k: v for k, v in flat_config(plan.cfg).items() if k not in swept and not k.startswith("sweep.space.")}
+    flat = flat_config(redact_config(plan.cfg, redact))
+    return {k: v for k, v in flat.items() if k not in swept and not k.startswith("sweep.space.")}
 
 
 def _report(plan: SweepPlan, results: tune.ResultGrid, tracking: MLflowTracking, wall_s: float) -> int:
@@ -269,6 +270,7 @@ def _cook_soups(plan: SweepPlan, tracking: MLflowTracking) -> None:
     if choice == "none":
         return
     try:
-        print(cook_soups(tracking.uri, plan.cfg.sweep.name, tracking.parent_run_id, choice), flush=True)
+        print(cook_soups(tracking.uri, plan.cfg.sweep.name, tracking.parent_run_id, choice,
+                         base_overrides=plan.base_overrides), flush=True)
     except Exception as exc:  # noqa: BLE001 - a failed soup must not fail a finished sweep
         print(f"soup failed: {exc}", file=sys.stderr)

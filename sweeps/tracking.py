@@ -9,6 +9,7 @@ trial id, so a resumed sweep reuses its runs.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -16,16 +17,25 @@ from typing import Any
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from ray.tune import Callback
 from ray.tune.experiment import Trial
 from ray.tune.result import AUTO_RESULT_KEYS
 
 from sweeps.config import trial_config
+from sweeps.redact import (
+    DEFAULT_WORDS,
+    MASK,
+    is_secret,
+    redact_command,
+    redact_config,
+    redact_overrides,
+)
 from sweeps.space import SEED_KEY, design_of
 
 TRIAL_ID_TAG = "ray.trial_id"
 SWEEP_TAG = "sweep.name"
+SAMPLED_TAG = "sweep.sampled"  # a child's sampled values (seed included) as JSON: what rebuilds it
 SWEEP_RUN_TAG = "sweep.run"  # a child's parent run id, so "group by design" stays in one sweep
 # MLflow 3 opens an experiment in its GenAI view unless this tag says it holds model training runs
 # (the value the MLflow UI's experiment-kind selector writes).
@@ -34,15 +44,17 @@ NOTE_TAG = "mlflow.note.content"  # the run page renders it as the run's descrip
 MAX_PARAM_VALUE = 6000  # MLflow's limit on a param value
 PARAM_BATCH = 100  # MLflow's limit on params per log_batch
 FINAL_KEY = "final"
+OVERRIDES_FILE = "overrides.json"  # the parent's plain overrides (redacted), to rebuild a trial
 _NOT_METRICS = {*AUTO_RESULT_KEYS, "done", "trial_id", "experiment_tag", "should_checkpoint", FINAL_KEY}
 
 
 class MLflowTracking(Callback):
     """The driver's MLflow writer (a Ray Tune callback); ``start_sweep`` opens the parent run."""
 
-    def __init__(self, uri: str, artifact_root: str | None = None) -> None:
+    def __init__(self, uri: str, artifact_root: str | None = None, redact: list[str] | None = None) -> None:
         self.uri = uri
         self.artifact_root = artifact_root
+        self.redact = tuple(DEFAULT_WORDS if redact is None else redact)  # secret key words, masked in logs
         self.experiment_id: str | None = None
         self.parent_run_id: str | None = None
         self.base_overrides: list[str] | None = None  # the sweep's plain overrides, set by the runner
@@ -54,6 +66,8 @@ class MLflowTracking(Callback):
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state.update(_client=None, _runs={}, _last_step={})
+        if self.base_overrides is not None:  # Tune pickles its callbacks into tuner.pkl
+            state["base_overrides"] = redact_overrides(self.base_overrides, self.redact)
         return state
 
     @property
@@ -107,6 +121,13 @@ class MLflowTracking(Callback):
         for run in running:
             self.client.set_terminated(run.info.run_id, status="KILLED")
         self.client.set_terminated(self.parent_run_id, status=status)
+
+    def log_sweep_config(self, cfg: DictConfig, command: str, base_overrides: list[str]) -> None:
+        """The parent's ``config.yaml``, ``command.txt`` and ``overrides.json``, secrets masked."""
+        self.log_parent_text(OmegaConf.to_yaml(redact_config(cfg, self.redact)), "config.yaml")
+        self.log_parent_text(redact_command(command, self.redact) + "\n", "command.txt")
+        overrides = {"base_overrides": redact_overrides(base_overrides, self.redact)}
+        self.log_parent_text(json.dumps(overrides, indent=1), OVERRIDES_FILE)
 
     def log_parent_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
         self.client.log_artifact(self.parent_run_id, str(path), artifact_path)
@@ -190,13 +211,15 @@ class MLflowTracking(Callback):
             self.experiment_id,
             run_name=name,
             tags={MLFLOW_PARENT_RUN_ID: self.parent_run_id, TRIAL_ID_TAG: trial.trial_id,
-                  SWEEP_RUN_TAG: self.parent_run_id, "design": design, "seed": seed, MLFLOW_RUN_NAME: name},
+                  SWEEP_RUN_TAG: self.parent_run_id, "design": design, "seed": seed, MLFLOW_RUN_NAME: name,
+                  SAMPLED_TAG: json.dumps({k: str(v) for k, v in sorted(sampled.items())})},
         )
         run_id = run.info.run_id
         self.client.log_batch(run_id, tags=[RunTag("trial_name", str(trial))])
-        params = {key: str(value) for key, value in sampled.items() if key != SEED_KEY}
+        params = {key: MASK if is_secret(key, self.redact) else str(value)
+                  for key, value in sampled.items() if key != SEED_KEY}
         if self.base_overrides is not None:
-            config = trial_config(self.base_overrides, sampled)
+            config = redact_config(trial_config(self.base_overrides, sampled), self.redact)
             self.client.log_text(run_id, OmegaConf.to_yaml(config), "config.yaml")
             params = {**flat_config(config, skip=(SEED_KEY,)), **params}
         self._log_params(run_id, params)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -151,7 +152,13 @@ def _per_example(client: MlflowClient, run_id: str, folder: Path) -> dict[str, P
         local = Path(client.download_artifacts(run_id, "per_example", str(folder)))
     except (MlflowException, OSError):
         return {}
-    index = json.loads((local / "index.json").read_text())
+    try:
+        index = json.loads((local / "index.json").read_text())
+    except (OSError, ValueError):
+        index = None
+    if not isinstance(index, dict):
+        print(f"note: run {run_id[:8]}: {INDEX_FILE} is not a mapping; ignored", file=sys.stderr)
+        return {}
     found = {}
     for metric, entry in index.items():
         scores = read_per_example(local, entry)

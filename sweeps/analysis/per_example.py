@@ -10,6 +10,7 @@ The paired permutation test over these scores lives in :mod:`sweeps.analysis.per
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,12 +30,23 @@ class PerExample:
 
 
 def read_per_example(root: Path, entry: dict) -> PerExample | None:
-    """Read one index entry; ``root`` is the local ``per_example/`` folder. None if unusable."""
+    """Read one index entry; ``root`` is the local ``per_example/`` folder. None if unusable.
+
+    The index is data from a run: its ``file`` is read only from inside the downloaded run folder
+    (``root``'s parent); an absolute path or one that leaves it (``..``, a symlink) is ignored
+    with a note on stderr, never opened.
+    """
+    if not isinstance(entry, dict):
+        return None
     statistic = str(entry.get("statistic", "mean"))
     name = str(entry.get("file", ""))
     if statistic not in STATISTICS or not name:
         return None
-    candidates = [root.parent / name, root / name, root / Path(name).name]
+    folder = root.parent.resolve()
+    candidates = [root.parent / name, root / name]
+    if any(Path(name).is_absolute() or not inside(p, folder) for p in candidates):
+        print(f"note: per-example file {name!r} is outside the run's artifacts; ignored", file=sys.stderr)
+        return None
     path = next((p for p in candidates if p.is_file()), None)
     if path is None:
         return None
@@ -43,6 +55,11 @@ def read_per_example(root: Path, entry: dict) -> PerExample | None:
     if "example_id" not in frame or any(c not in frame for c in needed):
         return None
     return PerExample(statistic, frame[["example_id", *needed]])
+
+
+def inside(path: Path, folder: Path) -> bool:
+    """Whether ``path``, resolved (symlinks and ``..`` followed), lies inside ``folder``."""
+    return path.resolve().is_relative_to(folder)
 
 
 def statistic_of(statistic: str) -> Callable[[np.ndarray, np.ndarray | None], float]:

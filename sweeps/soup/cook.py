@@ -1,8 +1,9 @@
 """Cook model soups from a finished sweep, evaluate them through its task, log them to MLflow.
 
-Reads the sweep from MLflow alone: the parent run's ``config.yaml`` gives the selection metric
-(``sweep.metric``, ``sweep.mode``), its FINISHED trial runs give the ingredients, the best trial's
-``config.yaml`` rebuilds the task, whose ``evaluate_weights`` (see
+Reads the sweep from MLflow: the parent run's ``config.yaml`` gives the selection metric
+(``sweep.metric``, ``sweep.mode``), its FINISHED trial runs give the ingredients. The task is
+rebuilt from the LOCAL config tree plus the best trial's logged overrides (never from an
+artifact's ``_target_``; see :mod:`sweeps.rebuild`), and its ``evaluate_weights`` (see
 :class:`modules.task.EvaluatesWeights`) scores each soup on held-out and test data. Every check
 (ingredients, matching weights, the task's hook) runs before anything is logged. Each soup becomes
 an extra child run of the parent (tag ``soup=<recipe>``, its ingredients, metrics, weights); the
@@ -25,6 +26,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from modules.task import save_weights
 from sweeps.analysis.load import _quiet_downloads, find_parent
+from sweeps.config import CONFIG_DIR
+from sweeps.rebuild import check_artifact, logged_base_overrides, rebuild_config, swept_overrides
+from sweeps.redact import redact_config, redaction_words
 from sweeps.soup import report
 from sweeps.soup.choices import CHOICES, RECIPES
 from sweeps.soup.ingredients import (
@@ -55,8 +59,14 @@ def cook_soups(
     recipe: str = "both",
     out_dir: Path | None = None,
     log: bool = True,
+    base_overrides: list[str] | None = None,
+    config_dir: str | Path = CONFIG_DIR,
 ) -> str:
-    """Cook, evaluate and (with ``log``) record the soups; returns the comparison as text."""
+    """Cook, evaluate and (with ``log``) record the soups; returns the comparison as text.
+
+    ``base_overrides``: the sweep's plain overrides when the sweep itself cooks (secrets included),
+    else the parent's logged ones; ``config_dir``: the local config tree the trial is rebuilt from.
+    """
     recipes = recipes_of(recipe)
     with _quiet_downloads(), tempfile.TemporaryDirectory(prefix="soup-") as scratch:
         client = MlflowClient(tracking_uri=tracking_uri)
@@ -64,8 +74,8 @@ def cook_soups(
         metric, mode = selection_metric(client, parent, Path(scratch) / "parent")
         ingredients = load_ingredients(client, experiment_id, parent, metric, mode, Path(scratch))
         check_compatible(ingredients)
-        config_text = download_config(client, ingredients[0].run_id, Path(scratch) / "config")
-        cfg = OmegaConf.create(config_text)
+        cfg = trial_config_of(client, parent, ingredients[0].run_id, Path(scratch), base_overrides, config_dir)
+        config_text = OmegaConf.to_yaml(redact_config(cfg, redaction_words(cfg)))
         task = soup_task(cfg)
         soups = [cook(name, ingredients, task, cfg, metric, mode) for name in recipes]
         best = ingredients[0]
@@ -91,6 +101,18 @@ def selection_metric(client: MlflowClient, parent: str, folder: Path) -> tuple[s
         return str(sweep["metric"]), str(sweep.get("mode", "max"))
     except (MlflowException, OSError, yaml.YAMLError, KeyError, TypeError) as exc:
         raise SoupError(f"parent run {parent} has no config.yaml with sweep.metric") from exc
+
+
+def trial_config_of(client: MlflowClient, parent: str, run_id: str, scratch: Path,
+                    base_overrides: list[str] | None, config_dir: str | Path) -> DictConfig:
+    """The trial's config rebuilt locally from its overrides, cross-checked with its config.yaml."""
+    if base_overrides is None:
+        base_overrides = logged_base_overrides(client, parent, scratch / "overrides")
+    cfg = rebuild_config(base_overrides, swept_overrides(client.get_run(run_id).data.tags), config_dir)
+    logged = download_config(client, run_id, scratch / "config")
+    if logged is not None:
+        check_artifact(logged, cfg, run_id)
+    return cfg
 
 
 def soup_task(cfg: DictConfig) -> Any:

@@ -127,10 +127,12 @@ def _difference(ref: Ingredient, other: Ingredient) -> str | None:
     return None
 
 
-def download_config(client: MlflowClient, run_id: str, folder: Path) -> str:
-    """The trial's full config (``config.yaml`` on its run), as text."""
+def download_config(client: MlflowClient, run_id: str, folder: Path) -> str | None:
+    """The trial's logged config (``config.yaml`` on its run) as text, None when it has none."""
     try:
+        if CONFIG_FILE not in {a.path for a in client.list_artifacts(run_id)}:
+            return None
         folder.mkdir(parents=True, exist_ok=True)
         return Path(client.download_artifacts(run_id, CONFIG_FILE, str(folder))).read_text()
     except (MlflowException, OSError) as exc:
-        raise SoupError(f"run {run_id[:8]} has no {CONFIG_FILE}: cannot rebuild its task") from exc
+        raise SoupError(f"run {run_id[:8]}: cannot read its {CONFIG_FILE} ({exc})") from exc

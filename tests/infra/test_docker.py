@@ -96,3 +96,53 @@ def test_readme_points_at_the_moved_dockerfiles():
     assert "infra/docker/Dockerfile" in docs
     assert not (ROOT / "infra" / "Dockerfile").exists()
     assert "infra/Dockerfile " not in docs and "infra/Dockerfile`" not in docs
+
+
+LOCK = DOCKER_DIR / "requirements-lock.txt"
+PINNED_BASE = re.compile(r"^[\w./-]+:\d+\.\d+\.\d+[\w.-]*(@sha256:[0-9a-f]{64})?$|^[\w./-]+@sha256:[0-9a-f]{64}$")
+
+
+def test_base_images_are_pinned_to_an_exact_version():
+    for path in (GPU, CPU, MLFLOW):
+        assert PINNED_BASE.match(_default_base(path)), f"{path.name}: {_default_base(path)}"
+
+
+def _pip_installs(path: Path) -> list[str]:
+    """The argument lists of every ``pip install`` of a Dockerfile's RUN instructions."""
+    runs = " && ".join(_args(path, "RUN"))
+    return [part.split("pip install", 1)[1] for part in runs.split("&&") if "pip install" in part]
+
+
+def test_every_pip_package_is_pinned():
+    """The MLflow image names exact versions; the project images constrain every package to the lock."""
+    arg_values = dict(a.split("=", 1) for a in _args(MLFLOW, "ARG") if "=" in a)
+    for install in _pip_installs(MLFLOW):
+        for requirement in re.findall(r'"([^"]+)"', install):
+            name, _, version = requirement.partition("==")
+            assert version, f"Dockerfile.mlflow: {name} is not pinned"
+            if version.startswith("${"):
+                assert re.fullmatch(r"\d+(\.\d+)+", arg_values[version[2:-1]]), requirement
+    for path in (GPU,):
+        for install in _pip_installs(path):
+            assert "requirements-lock.txt" in install and "torch-pin.txt" in install, f"{path.name}: {install}"
+    run = " ".join(_args(CPU, "RUN"))
+    assert "requirements-lock.txt" in run and "CONSTRAINTS=" in run and "constraints-cpu.txt" in run
+    lines = [line for line in LOCK.read_text().splitlines() if line and not line.startswith("#")]
+    assert len(lines) > 50 and all(re.fullmatch(r"[\w.-]+==[\w.+!-]+", line) for line in lines)
+    names = {line.split("==")[0].lower() for line in lines}
+    assert {"ray", "mlflow", "hydra-core", "lightning", "pip"} <= names and "torch" not in names
+
+
+def test_the_code_in_the_images_is_not_writable_by_the_runtime_user():
+    for path in (GPU, CPU):
+        run = " ".join(_args(path, "RUN"))
+        for chown in re.findall(r"chown (?:-R )?\S+ ([^&]+)", run):
+            assert all(target.startswith(("/app/outputs", "/mnt/")) for target in chown.split()), chown
+        assert "chmod -R go-w /app" in run, f"{path.name}: the code is made read-only"
+        assert all("--chown" not in copy for copy in _args(path, "COPY")), path.name
+
+
+def test_make_audit_runs_a_pinned_pip_audit():
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^audit:", makefile, re.M)
+    assert re.search(r"pip-audit==\d+\.\d+\.\d+", makefile)

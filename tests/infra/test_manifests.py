@@ -8,6 +8,7 @@ embedded pod template validated as a core PodTemplateSpec.
 
 from __future__ import annotations
 
+import configparser
 import re
 import shutil
 import subprocess
@@ -38,6 +39,7 @@ CORE_KINDS = {
     "Deployment",
     "StatefulSet",
     "NetworkPolicy",
+    "ConfigMap",
 }
 KUBERAY_KINDS = {"RayCluster", "RayJob"}
 NON_ROOT_UID = 1  # anything but 0
@@ -101,7 +103,11 @@ def test_kustomization_lists_exactly_the_manifest_files():
     assert kustomization["namespace"] == NAMESPACE
     resources = kustomization["resources"]
     assert len(resources) == len(set(resources)), "a file is listed twice"
-    assert set(resources) == {p.name for p in manifest_files()}
+    assert set(resources) == {p.name for p in manifest_files() if not _is_example(p.name)}
+
+
+def _is_example(name: str) -> bool:
+    return ".example." in name
 
 
 def test_every_document_is_a_known_kind_with_a_name():
@@ -121,7 +127,8 @@ def test_kustomize_renders_with_namespace_and_images():
     )
     assert out.returncode == 0, out.stderr
     rendered = [d for d in yaml.safe_load_all(out.stdout) if d]
-    assert len(rendered) == len(DOCUMENTS)
+    assert len(rendered) == len([d for name, d in DOCUMENTS if not _is_example(name)])
+    assert "Secret" not in {d["kind"] for d in rendered}, "no Secret is applied from the repository"
     for doc in rendered:
         if doc["kind"] != "Namespace":
             assert doc["metadata"]["namespace"] == NAMESPACE, doc["metadata"]["name"]
@@ -385,21 +392,18 @@ def _all_non_ray_pods() -> list[dict]:
     ]  # fmt: skip
 
 
-def test_only_ray_pods_and_a_labelled_namespace_reach_mlflow():
+def test_only_ray_head_pods_reach_mlflow():
+    """The driver (on a Ray head) is MLflow's only in-cluster client; people use port-forward."""
     (mlflow,) = _labels_of("Deployment/mlflow")
-    ray_selector_ok = False
-    for peer, ports in _peers(_ingress_rules_for(mlflow)):
+    heads = [t["metadata"]["labels"] for w, t in pod_templates() if w.endswith("/head")]
+    others = [t["metadata"]["labels"] for w, t in pod_templates() if not w.endswith("/head")]
+    peers = _peers(_ingress_rules_for(mlflow))
+    assert peers
+    for peer, ports in peers:
         assert ports == {5000}, peer
-        assert "ipBlock" not in peer and peer
-        if "namespaceSelector" in peer and "podSelector" not in peer:
-            assert peer["namespaceSelector"].get("matchLabels"), "a labelled namespace, not all"
-            continue
-        assert "namespaceSelector" not in peer
-        heads = [t["metadata"]["labels"] for w, t in pod_templates() if w.endswith("/head")]
+        assert set(peer) == {"podSelector"}, f"pods of this namespace only, no namespace or IP: {peer}"
         assert all(_selects(peer["podSelector"], h) for h in heads)
-        assert not any(_selects(peer["podSelector"], o) for o in _all_non_ray_pods())
-        ray_selector_ok = True
-    assert ray_selector_ok
+        assert not any(_selects(peer["podSelector"], o) for o in others), "not workers, not others"
 
 
 def test_only_mlflow_reaches_postgres():
@@ -461,19 +465,26 @@ def test_rayjob_cluster_matches_the_raycluster_templates():
         assert ours["template"]["metadata"] == theirs["template"]["metadata"]
 
 
+def _mlflow_container() -> dict:
+    (container,) = one("Deployment", "mlflow")["spec"]["template"]["spec"]["containers"]
+    return container
+
+
 def test_mlflow_server_uses_postgres_from_a_secret_and_stored_artifacts():
-    deployment = one("Deployment", "mlflow")
-    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    container = _mlflow_container()
     args = container["args"]
     assert args[0] == "server"
-    backend = next(a for a in args if a.startswith("--backend-store-uri="))
-    assert backend.startswith("--backend-store-uri=postgresql://")
-    assert "$(POSTGRES_PASSWORD)" in backend and "@postgres:5432/" in backend
+    assert not any(a.startswith("--backend-store-uri") for a in args), "the URI holds the password"
     env = {e["name"]: e for e in container["env"]}
+    backend = env["MLFLOW_BACKEND_STORE_URI"]["value"]  # MLflow's envvar for --backend-store-uri
+    assert backend.startswith("postgresql://") and "@postgres:5432/" in backend
+    assert "$(POSTGRES_PASSWORD)" in backend
     secret = one("Secret", "postgres-credentials")
     for var in ("POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"):
         ref = env[var]["valueFrom"]["secretKeyRef"]
         assert ref["name"] == "postgres-credentials" and ref["key"] in secret["stringData"]
+    names = list(env)
+    assert all(names.index(v) < names.index("MLFLOW_BACKEND_STORE_URI") for v in ("POSTGRES_USER", "POSTGRES_PASSWORD"))
     destination = next(a for a in args if a.startswith("--artifacts-destination="))
     mounts = {m["mountPath"] for m in container["volumeMounts"]}
     assert destination.split("=", 1)[1] in mounts or destination.split("=", 1)[1].startswith(
@@ -485,10 +496,88 @@ def test_mlflow_server_uses_postgres_from_a_secret_and_stored_artifacts():
     assert service["spec"]["ports"][0]["port"] == 5000
 
 
-def test_secret_is_a_clearly_marked_placeholder():
-    secret = one("Secret", "postgres-credentials")
-    assert "placeholder" in secret["metadata"]["annotations"]["repsweep.io/example"]
-    assert secret["stringData"]["POSTGRES_PASSWORD"] == "CHANGE-ME"
-    assert "data" not in secret  # nothing base64-encoded hiding a real value
+def _secret_env_names(container: dict) -> set[str]:
+    return {e["name"] for e in container.get("env", []) if "secretKeyRef" in e.get("valueFrom", {})}
+
+
+def test_no_secret_is_on_a_command_line():
+    """Command lines are world-readable (ps, /proc/*/cmdline, pod specs): secrets go in env or files."""
+    from sweeps.redact import is_secret
+
+    for where, template in pod_templates():
+        for container in _containers(template):
+            line = " ".join(container.get("command", []) + container.get("args", []))
+            for name in _secret_env_names(container):
+                assert f"$({name})" not in line, f"{where}/{container['name']}: $({name}) on its command line"
+            assert not any(is_secret(part.split("=", 1)[0]) for part in line.split() if "=" in part), where
+    for job in of_kind("RayJob"):
+        for part in job["spec"]["entrypoint"].split():
+            assert not is_secret(part.split("=", 1)[0]), f"secret on the job's entrypoint: {part}"
+
+
+def test_mlflow_requires_basic_auth_with_the_admin_from_a_secret():
+    container = _mlflow_container()
+    assert "--app-name=basic-auth" in container["args"]
+    env = {e["name"]: e for e in container["env"]}
+    for var in ("MLFLOW_AUTH_ADMIN_USERNAME", "MLFLOW_AUTH_ADMIN_PASSWORD"):
+        ref = env[var]["valueFrom"]["secretKeyRef"]
+        assert ref["name"] == "mlflow-auth" and ref["key"] in one("Secret", "mlflow-auth")["stringData"]
+    config_path = env["MLFLOW_AUTH_CONFIG_PATH"]["value"]
+    spec = one("Deployment", "mlflow")["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    folder, _, file = config_path.rpartition("/")
+    config_map = one("ConfigMap", volumes[mounts[folder]]["configMap"]["name"])
+    ini = configparser.ConfigParser()
+    ini.read_string(config_map["data"][file])
+    auth = ini["mlflow"]
+    assert auth["default_permission"] == "NO_PERMISSIONS"
+    assert "admin_password" not in auth, "the admin password comes from the Secret, not a ConfigMap"
+    database = auth["database_uri"].removeprefix("sqlite:///")
+    store = next(m for m in mounts if database.startswith(m + "/"))
+    assert "persistentVolumeClaim" in volumes[mounts[store]], "users survive a restart"
+    destination = next(a for a in container["args"] if a.startswith("--artifacts-destination="))
+    assert not database.startswith(destination.split("=", 1)[1]), "the server would hand out the user store"
+
+
+def test_the_sweep_driver_logs_to_mlflow_with_credentials_from_a_secret():
+    client = one("Secret", "mlflow-client")["stringData"]
+    assert {"MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"} <= set(client)
+    for where, template in pod_templates():
+        if where.endswith("/head"):
+            (head,) = template["spec"]["containers"]
+            assert {"secretRef": {"name": "mlflow-client"}} in head.get("envFrom", []), where
+
+
+WRITABLE = {"Deployment/mlflow": {"/tmp", "/home/mlflow"}, "/head": {"/tmp", "/home/app", "/app/outputs"},
+            "/gpu": {"/tmp", "/home/app", "/app/outputs"}, "/submitter": {"/tmp", "/home/app"}}
+
+
+@pytest.mark.parametrize(
+    "where,template", list(pod_templates()), ids=lambda v: v if isinstance(v, str) else ""
+)
+def test_root_filesystems_are_read_only_with_volumes_where_writes_go(where, template):
+    volumes = {v["name"]: v for v in template["spec"].get("volumes", [])}
+    for container in _containers(template):
+        assert container["securityContext"].get("readOnlyRootFilesystem") is True, f"{where}/{container['name']}"
+        mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
+        needed = next((paths for suffix, paths in WRITABLE.items() if where.endswith(suffix)), {"/tmp"})
+        for path in needed:
+            volume = volumes[mounts[path]]
+            assert "emptyDir" in volume or "persistentVolumeClaim" in volume, f"{where}: {path}"
+
+
+def test_example_secrets_are_clearly_marked_placeholders_and_never_applied():
     source = next(p for p in manifest_files() if "kind: Secret" in p.read_text())
-    assert "example" in source.name and "PLACEHOLDER" in source.read_text()
+    assert _is_example(source.name) and "PLACEHOLDER" in source.read_text()
+    kustomization = yaml.safe_load((K8S_DIR / KUSTOMIZATION).read_text())
+    assert source.name not in kustomization["resources"]
+    secrets = of_kind("Secret")
+    assert {s["metadata"]["name"] for s in secrets} == {"postgres-credentials", "mlflow-auth", "mlflow-client"}
+    for secret in secrets:
+        assert "placeholder" in secret["metadata"]["annotations"]["repsweep.io/example"]
+        assert "data" not in secret  # nothing base64-encoded hiding a real value
+        assert {v for k, v in secret["stringData"].items() if "PASSWORD" in k} == {"CHANGE-ME"}
+    readme = (K8S_DIR.parent / "README.md").read_text()
+    for name in ("postgres-credentials", "mlflow-auth", "mlflow-client"):
+        assert f"create secret generic {name}" in readme, f"the README says how to create {name}"

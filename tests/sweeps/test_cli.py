@@ -87,22 +87,23 @@ def test_every_preset_composes_and_validates(experiment, tmp_path):
     ],
 )
 def test_bad_input_fails_with_one_line_and_exit_2_before_ray(args, message, short_tmp, capsys):
-    code = main(["+experiment=smoke", f"paths.output_dir={short_tmp}", *args])
+    code = main(["+experiment=smoke", f"paths.output_dir={short_tmp}", f"cluster.tmp_dir={short_tmp}/rt", *args])
     assert code == 2
     lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: "), lines
     assert message in lines[0]
-    assert not (short_tmp / "ray_tmp").exists(), "Ray must not start on bad input"
+    assert not (short_tmp / "rt").exists(), "Ray must not start on bad input"
     assert not (short_tmp / "mlflow.db").exists(), "nothing is recorded for a bad sweep"
 
 
 def test_the_command_exits_2_with_one_line_on_bad_input(short_tmp):
-    result = run_sweep_cli("+experiment=smoke", f"paths.output_dir={short_tmp}", "optim.lrr=0.1", timeout=120)
+    result = run_sweep_cli("+experiment=smoke", f"paths.output_dir={short_tmp}", f"cluster.tmp_dir={short_tmp}/rt",
+                           "optim.lrr=0.1", timeout=120)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "error: Could not override 'optim.lrr'. To append to your config use +optim.lrr=0.1"
     ]
-    assert not (short_tmp / "ray_tmp").exists(), "Ray must not start on bad input"
+    assert not (short_tmp / "rt").exists(), "Ray must not start on bad input"
 
 
 def test_plan_rejects_unknown_key_in_preset_space(tmp_path):

@@ -3,6 +3,7 @@ trials saved tiny weights; and a scripted task that scores weights without any m
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 from modules.task import init_fingerprint, save_weights
 
 TASK = "tests.sweeps.soup.fake_sweep.ScriptedTask"
+CONF = Path(__file__).resolve().parent / "conf"  # the local config tree its trials are rebuilt from
+CONF_ARGS = ["--config-dir", str(CONF)]
 
 
 class ScriptedTask:
@@ -37,10 +40,12 @@ def make_sweep(root: Path, trials: dict[str, dict], experiment: str = "fake") ->
     exp = client.create_experiment(experiment, artifact_location=(root / "art" / experiment).as_uri())
     parent = client.create_run(exp, tags={"sweep.name": experiment}).info.run_id
     client.log_text(parent, "sweep:\n  metric: heldout/acc\n  mode: max\n", "config.yaml")
+    client.log_text(parent, json.dumps({"base_overrides": []}), "overrides.json")
     task = ScriptedTask()
     for name, spec in trials.items():
         run = client.create_run(exp, run_name=name, tags={
-            MLFLOW_PARENT_RUN_ID: parent, MLFLOW_RUN_NAME: name, "design": name, "seed": "0"}).info.run_id
+            MLFLOW_PARENT_RUN_ID: parent, MLFLOW_RUN_NAME: name, "design": name, "seed": "0",
+            "sweep.sampled": json.dumps({"seed": "0"})}).info.run_id
         weights = spec["weights"]
         for key, value in task.evaluate_weights(None, weights).items():
             client.log_metric(run, key, value)

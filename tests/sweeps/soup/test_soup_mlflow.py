@@ -11,7 +11,7 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 from modules.task import init_fingerprint
 from sweeps.analysis import load_sweep
 from sweeps.soup.__main__ import main
-from tests.sweeps.soup.fake_sweep import make_sweep, trial_weights
+from tests.sweeps.soup.fake_sweep import CONF_ARGS, make_sweep, trial_weights
 
 # held-out = 1 - |w - 0.5|: sorted best first a (0.5), b (0.7), c (0.1), d (0.95)
 TRIALS = {name: {"weights": trial_weights(v)} for name, v in
@@ -32,7 +32,7 @@ def children(uri: str, parent: str) -> list:
 
 def test_soups_are_cooked_from_the_child_runs_and_logged_as_soup_runs(store, capsys):
     uri, parent = make_sweep(store, TRIALS, "cooked")
-    assert main(["--experiment", "cooked", "--tracking-uri", uri]) == 0
+    assert main([*CONF_ARGS, "--experiment", "cooked", "--tracking-uri", uri]) == 0
     out = capsys.readouterr().out
     assert "greedy soup vs best single trial on heldout/acc" in out
 
@@ -55,7 +55,7 @@ def test_soups_are_cooked_from_the_child_runs_and_logged_as_soup_runs(store, cap
     # the significance analysis never counts a soup as a trial
     assert set(load_sweep(uri, "cooked").runs["design"]) == {"a", "b", "c", "d"}
 
-    assert main(["--experiment", "cooked", "--tracking-uri", uri, "--recipe", "uniform"]) == 0
+    assert main([*CONF_ARGS, "--experiment", "cooked", "--tracking-uri", uri, "--recipe", "uniform"]) == 0
     again = [r for r in children(uri, parent) if r.data.tags.get("soup") == "uniform"]
     assert len(again) == 1, "re-cooking replaces the earlier soup run of that recipe"
 
@@ -64,7 +64,7 @@ def test_greedy_keeps_an_ingredient_that_strictly_helps(store):
     # best first: p (0.45 → 0.95), q (0.6 → 0.9); p+q = 0.525 → 0.975 joins; r (0.3): 0.45 → 0.95 no
     trials = {n: {"weights": trial_weights(v)} for n, v in {"p": 0.45, "q": 0.6, "r": 0.3}.items()}
     uri, parent = make_sweep(store, trials, "helps")
-    assert main(["--experiment", "helps", "--tracking-uri", uri, "--recipe", "greedy"]) == 0
+    assert main([*CONF_ARGS, "--experiment", "helps", "--tracking-uri", uri, "--recipe", "greedy"]) == 0
     (greedy,) = [r for r in children(uri, parent) if "soup" in r.data.tags]
     assert greedy.data.tags["soup.ingredients"] == "p; q"
     assert greedy.data.metrics["heldout/acc"] == pytest.approx(0.975)
@@ -86,7 +86,7 @@ def test_mismatched_trials_are_one_error_line_exit_2_and_nothing_logged(store, c
     name = f"odd-{len(message)}-{message[:12]}"
     uri, parent = make_sweep(store, {"a": {"weights": trial_weights(0.5)}, "odd": odd}, name)
     capsys.readouterr()  # MLflow's own store set-up lines
-    assert main(["--experiment", name, "--tracking-uri", uri]) == 2
+    assert main([*CONF_ARGS, "--experiment", name, "--tracking-uri", uri]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: cannot average trial 'odd'")
     assert message in err[0]
@@ -97,14 +97,14 @@ def test_mismatched_trials_are_one_error_line_exit_2_and_nothing_logged(store, c
 def test_unknown_experiment_and_parent_and_missing_weights_are_errors(store, capsys):
     uri, parent = make_sweep(store, TRIALS, "errors")
     capsys.readouterr()  # MLflow's own store set-up lines
-    assert main(["--experiment", "nope", "--tracking-uri", uri]) == 2
-    assert main(["--experiment", "errors", "--tracking-uri", uri, "--parent", "0" * 32]) == 2
+    assert main([*CONF_ARGS, "--experiment", "nope", "--tracking-uri", uri]) == 2
+    assert main([*CONF_ARGS, "--experiment", "errors", "--tracking-uri", uri, "--parent", "0" * 32]) == 2
     client = MlflowClient(uri)
     experiment = client.get_experiment_by_name("errors").experiment_id
     bare = client.create_run(experiment, run_name="bare", tags={MLFLOW_PARENT_RUN_ID: parent}).info.run_id
     client.log_metric(bare, "heldout/acc", 0.5)
     client.set_terminated(bare)
-    assert main(["--experiment", "errors", "--tracking-uri", uri]) == 2
+    assert main([*CONF_ARGS, "--experiment", "errors", "--tracking-uri", uri]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 3 and all(line.startswith("error: ") for line in lines)
     assert "unknown MLflow experiment 'nope'" in lines[0]
