@@ -26,7 +26,7 @@ from sweeps.locks import store_lock, sweep_lock
 from sweeps.plan import SweepPlan
 from sweeps.progress import ProgressLines
 from sweeps.provenance import git_state, package_versions
-from sweeps.redact import redact_config
+from sweeps.redact import redact_config, redact_overrides, redaction_words
 from sweeps.soup import cook_soups
 from sweeps.summary import best_trial, design_summary, format_summary, trials_frame
 from sweeps.tracking import MLflowTracking, flat_config
@@ -122,8 +122,10 @@ def _fit(tuner: Tuner) -> tuple[tune.ResultGrid, bool]:
 
 
 def plan_record(plan: SweepPlan) -> dict:
-    """What a resume must agree on: the trials' overrides, the space, the seeds, the trial count."""
-    overrides = sorted(o for o in plan.base_overrides if o.split("=", 1)[0].lstrip("+~") != "resume")
+    """What a resume must agree on: the trials' overrides (secrets masked: this is saved in the
+    sweep's state folder), the space, the seeds, the trial count."""
+    kept = [o for o in plan.base_overrides if o.split("=", 1)[0].lstrip("+~") != "resume"]
+    overrides = sorted(redact_overrides(kept, redaction_words(plan.cfg)))
     return {"overrides": overrides, "space": dict(sorted(plan.space.items())),
             "seeds": [int(s) for s in plan.cfg.sweep.seeds], "num_samples": int(plan.cfg.sweep.num_samples)}
 
