@@ -25,12 +25,14 @@ from sweeps import storage
 from sweeps.config import CONFIG_DIR, compose_config, config_targets, resolve, trial_config
 from sweeps.errors import SweepConfigError
 from sweeps.plan import SweepPlan
+from sweeps.reachability import check_reachable
 from sweeps.redact import check_space, redaction_words
 from sweeps.settings import check_output_dir, check_resources, check_sweep
 from sweeps.soup.choices import CHOICES as SOUP_CHOICES
 from sweeps.space import SEED_KEY, build_param_space, flatten_space, parse_expression
 
 SPACE_PREFIX = "sweep.space."
+INFRASTRUCTURE_FAILURE = 3  # exit codes: 0 done, 1 a trial failed, 2 bad input, 3 this, 130 Ctrl-C
 USAGE = """usage: python sweep.py [--dry-run] [-m] HYDRA_OVERRIDE ...
   +experiment=NAME            a preset from conf/experiment/
   key=value                   any config value, as in Hydra (optim.lr=0.01, model=mlp)
@@ -208,12 +210,16 @@ def main(argv: list[str] | None = None) -> int:
         if dry_run:
             print(_describe(plan))
             return 0
+        check_reachable(plan.cfg)
         from sweeps.runner import run_sweep
 
         return run_sweep(plan)
     except SweepConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a full disk, a store that went away mid-sweep: not the user's input
+        print(f"error: infrastructure failure: {exc}", file=sys.stderr)
+        return INFRASTRUCTURE_FAILURE
 
 
 def presets_text() -> str:

@@ -187,3 +187,16 @@ def test_state_files_are_written_atomically(tmp_path):
     storage.write_text(str(target), '{"a": 1}')
     assert target.read_text() == '{"a": 1}' and storage.size(str(target)) == 8
     assert not list(target.parent.glob("*.partial"))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["tracking=server", "tracking.uri=http://127.0.0.1:9"], "tracking.uri http://127.0.0.1:9 does not answer"),
+        (["cluster=address", "cluster.address=ray://127.0.0.1:9"], "cluster.address ray://127.0.0.1:9 does not answer"),
+    ],
+)
+def test_unreachable_servers_are_one_line_before_ray(args, message, short_tmp, capsys):
+    code = main(["+experiment=smoke", f"paths.output_dir={short_tmp}", *args])
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code == 2 and len(err) == 1 and message in err[0], err
