@@ -38,9 +38,10 @@ class LinearProber:
         optimizer = state.optimizer_class(self.params)
         optimizer.load_state_dict(copy.deepcopy(state.optimizer_state))
         self._adamw_constants(optimizer)
-        self.ref_loss, self.ref_grad = self._reference_gradient(batch_size)
+        self.ref_loss, ref_grad = self._reference_gradient(batch_size)
+        self.ref_lr = ref_grad * self.lr
         # the weight-decay part of the step does not depend on the candidate
-        self.base = self.ref_loss - (self.ref_grad * self.lr * self.wd * self._flat(self.params)).sum()
+        self.base = self.ref_loss - (self.ref_lr * self.wd * self._flat(self.params)).sum()
 
     @staticmethod
     def _flat(tensors: list[torch.Tensor]) -> torch.Tensor:
@@ -68,8 +69,11 @@ class LinearProber:
                 parts["b1"].append(full(1 - beta1))
                 parts["b2"].append(full(1 - beta2))
                 parts["eps"].append(full(group["eps"]))
-        for key, values in parts.items():
-            setattr(self, key, torch.cat(values))
+        flat = {key: torch.cat(values) for key, values in parts.items()}
+        self.lr, self.wd, self.eps = flat["lr"], flat["wd"], flat["eps"]
+        # bias-corrected moments after the step: m_hat = m c1 + (b1 c1) g, v_hat = v c2 + (b2 c2) g^2
+        self.m_part, self.g_coef = flat["m"] * flat["c1"], flat["b1"] * flat["c1"]
+        self.v_part, self.g2_coef = flat["v"] * flat["c2"], flat["b2"] * flat["c2"]
 
     def _reference_gradient(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
         ids = self.state.reference
@@ -95,7 +99,7 @@ class LinearProber:
         if self.state.clip:
             norm = torch.linalg.vector_norm(grad)
             grad = grad * (self.state.clip / (norm + 1e-6)).clamp(max=1.0)  # clip_grad_norm_'s rule
-        m_hat = (self.m + self.b1 * grad) * self.c1
-        v_hat = (self.v + self.b2 * grad * grad) * self.c2
+        m_hat = torch.addcmul(self.m_part, self.g_coef, grad)
+        v_hat = torch.addcmul(self.v_part, self.g2_coef, grad.square())
         step = m_hat.div_(v_hat.sqrt_().add_(self.eps))
-        return self.base - (self.ref_grad * self.lr * step).sum()
+        return self.base - torch.dot(self.ref_lr, step)

@@ -96,16 +96,22 @@ class SelectionTask:
 
     @classmethod
     def check_config(cls, cfg: DictConfig) -> None:
-        """Before any work: the pool the data config can give covers :attr:`pool_needed`."""
+        """Before any work: the pool the data config can give covers :attr:`pool_needed`, and a
+        hub corpus can be read."""
         from hydra.utils import instantiate
 
         task = instantiate(cfg.task)
         supply, what = planned_pool(cfg.data)
         if supply < task.pool_needed:
-            raise ValueError(
-                f"the pool needs {task.pool_needed:,} sequences ({task.stages} stages x "
-                f"{task.slice_size or task.stage_size:,} candidates), but {what} gives at most {supply:,}"
-            )
+            per_stage = task.slice_size or task.stage_size
+            decay = task.pool_needed - task.stages * per_stage
+            plan = f"{task.stages} stages x {per_stage:,} candidates" + (
+                f" + {decay:,} for the last decay branch" if decay else "")
+            raise ValueError(f"the pool needs {task.pool_needed:,} sequences ({plan}), but {what} gives at most {supply:,}")
+        hub = "dataset_id" in cfg.data and not str(cfg.data.dataset_id).endswith(".jsonl")
+        if hub and importlib.util.find_spec("datasets") is None:
+            raise ValueError(f"data.dataset_id={cfg.data.dataset_id} is streamed with the `datasets` package, "
+                             "which is not installed (pip install datasets; it needs a network)")
 
     def run(self, cfg: DictConfig, ctx: RunContext) -> dict[str, float]:
         import torch
@@ -167,9 +173,6 @@ def planned_pool(data: DictConfig) -> tuple[int, str]:
     a hub corpus gives at most ``documents * doc_tokens / seq_len`` sequences and ``pool_size``;
     the bundled pool ``pool_per_source`` per source."""
     if "pool_size" in data:
-        if not str(data.dataset_id).endswith(".jsonl") and importlib.util.find_spec("datasets") is None:
-            raise ValueError(f"data.dataset_id={data.dataset_id} is streamed with the `datasets` package, "
-                             "which is not installed (pip install datasets; it needs a network)")
         docs = int(float(data.documents) * float(data.doc_tokens) / int(data.seq_len))
         supply = min(int(data.pool_size), docs)
         return supply, (f"data.pool_size={int(data.pool_size):,} / data.documents={int(data.documents):,} "
