@@ -266,8 +266,11 @@ def read_documents(dataset_id: str, dataset_config: str | None, split: str, text
     if dataset_id.endswith(".jsonl"):
         with open(Path(dataset_id).expanduser(), encoding="utf-8") as handle:
             return [json.loads(line)[text_field] for line in islice(handle, documents)]
-    from datasets import load_dataset
-
+    try:
+        from datasets import load_dataset
+    except ImportError as exc:
+        raise ImportError(f"streaming {dataset_id} needs the `datasets` package (pip install datasets) "
+                          "and a network") from exc
     stream = load_dataset(dataset_id, dataset_config, split=split, streaming=True)
     return [row[text_field] for row in islice(stream, documents)]
 
