@@ -17,7 +17,7 @@ import copy
 import torch
 
 from modules.selection.lm import lm_loss
-from modules.selection.reference import model_device
+from modules.selection.probing import working_copy
 
 
 class LinearProber:
@@ -29,11 +29,7 @@ class LinearProber:
         if not issubclass(state.optimizer_class, torch.optim.AdamW):
             raise ValueError(f"the first-order oracle models AdamW, got {state.optimizer_class.__name__}")
         self.state = state
-        self.model = copy.deepcopy(state.model)
-        if device is not None:
-            self.model.to(device)
-        self.device = model_device(self.model)
-        self.model.train()
+        self.model, self.device = working_copy(state.model, device)
         self.params = list(self.model.parameters())
         optimizer = state.optimizer_class(self.params)
         optimizer.load_state_dict(copy.deepcopy(state.optimizer_state))

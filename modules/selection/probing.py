@@ -58,16 +58,20 @@ class ProbeState:
         )
 
 
+def working_copy(model: nn.Module, device: torch.device | str | None = None) -> tuple[nn.Module, torch.device]:
+    """A deep copy of ``model`` in training mode, on ``device`` (default: where ``model`` is)."""
+    copied = copy.deepcopy(model)
+    if device is not None:
+        copied.to(device)
+    return copied.train(), model_device(copied)
+
+
 class Prober:
     """One working copy of a :class:`ProbeState`: restore, one step on a candidate, measure."""
 
     def __init__(self, state: ProbeState, device: torch.device | str | None = None) -> None:
         self.state = state
-        self.model = copy.deepcopy(state.model)
-        if device is not None:
-            self.model.to(device)
-        self.device = model_device(self.model)
-        self.model.train()
+        self.model, self.device = working_copy(state.model, device)
         self.params = list(self.model.parameters())
         self.initial = [p.detach().clone() for p in self.params]
         self.optimizer = state.optimizer_class(self.params)
