@@ -89,6 +89,8 @@ def plan_sweep(args: list[str], import_targets: bool = True) -> SweepPlan:
     _check_space_keys(base, space)
     first_trial = trial_config(base, {SEED_KEY: int(cfg.sweep.seeds[0])})
     _check_targets(first_trial, import_targets)
+    if import_targets:
+        _check_task(first_trial)
     command = " ".join(["python sweep.py", *map(shlex.quote, args)])
     plan = SweepPlan(cfg, base, space, param_space, command=command)
     plan.resuming = _resuming(cfg.resume, plan.state_path)
@@ -192,6 +194,18 @@ def _check_targets(cfg: DictConfig, import_targets: bool = True) -> None:
             _locate(target)
         except Exception as exc:  # noqa: BLE001 - any import failure is a config error here
             raise SweepConfigError(f"{path}._target_: cannot import {target!r} ({type(exc).__name__})") from exc
+
+
+def _check_task(cfg: DictConfig) -> None:
+    """A task class may check its own settings before any trial starts (``check_config(cfg)``,
+    raising ValueError): e.g. that its data can be as large as its schedule needs."""
+    target = str(cfg.task.get("_target_", "")) if "task" in cfg else ""
+    check = getattr(_locate(target), "check_config", None) if target else None
+    if callable(check):
+        try:
+            check(cfg)
+        except ValueError as exc:
+            raise SweepConfigError(f"task: {exc}") from exc
 
 
 def main(argv: list[str] | None = None) -> int:

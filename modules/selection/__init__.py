@@ -5,8 +5,11 @@ official code cxcscmu/MATES) at laptop scale, against random selection and stati
 - ``lm``: the small Llama causal LM being pretrained, its loss and learning-rate schedule.
 - ``pool``: the tagged candidate pool (Wikipedia, Friends, 20 Newsgroups) in fixed-length token
   sequences, the held-out sets, and a loader for a Hugging Face corpus (C4 in the paper).
-- ``reference``: the LAMBADA-style final-word reference task.
+- ``reference``: next-token loss on held-out sequences (the probing target and the reported
+  metric, on disjoint Wikipedia articles), the unigram floor, the disjointness check.
+- ``evaluation``: what each stage reports, and the decay branch evaluated in place of the model.
 - ``probing``: oracle probing (one optimizer step per candidate from a restored copy).
+- ``first_order``: the same oracle to first order in the step (one backward pass per candidate).
 - ``influence``: the data influence model (a pretrained encoder + a regression head).
 - ``gumbel``: Gumbel-top-k selection.
 - ``selectors``: random, mates, perplexity, source_oracle.

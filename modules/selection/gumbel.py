@@ -1,6 +1,8 @@
 """Gumbel-top-k sampling of the next stage's data, lowest scores favoured (MATES, Yu et al.,
-NeurIPS 2024: temperature 0.5 on the influence model's predicted reference loss; Kool et al.,
-ICML 2019, for Gumbel-top-k as sampling without replacement)."""
+NeurIPS 2024: temperature 0.5 on the influence model's predicted reference loss, cxcscmu/MATES
+``src/select_data/select_data.py`` lines 35-40 and 55; Kool et al., ICML 2019, for Gumbel-top-k as
+sampling without replacement). The official code keeps the smallest ``score / t + Gumbel``; here
+the largest ``-score / t + Gumbel``, which samples exactly in proportion to ``exp(-score / t)``."""
 
 from __future__ import annotations
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 
@@ -68,18 +67,3 @@ def schedule(
 def lm_loss(model: nn.Module, ids: torch.Tensor) -> torch.Tensor:
     """Mean next-token cross-entropy of a batch of sequences ``(batch, length)``."""
     return model(input_ids=ids, labels=ids).loss
-
-
-@torch.no_grad()
-def sequence_nll(model: nn.Module, ids: torch.Tensor, batch_size: int = 16) -> torch.Tensor:
-    """Mean next-token negative log-likelihood of each sequence (its log-perplexity), ``(n,)``."""
-    was_training = model.training
-    model.eval()
-    out = []
-    for start in range(0, len(ids), batch_size):
-        batch = ids[start : start + batch_size]
-        logits = model(input_ids=batch).logits[:, :-1]
-        nll = F.cross_entropy(logits.transpose(1, 2), batch[:, 1:], reduction="none")
-        out.append(nll.mean(dim=1))
-    model.train(was_training)
-    return torch.cat(out) if out else torch.zeros(0)

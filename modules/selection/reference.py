@@ -1,15 +1,17 @@
-"""The reference task: LAMBADA-style final-word prediction (Paperno et al., ACL 2016), built from
-held-out Wikipedia paragraphs, as MATES (Yu et al., NeurIPS 2024) probes with LAMBADA.
+"""The reference task and the reported metric: mean next-token loss on held-out Wikipedia sequences.
 
-An item is the ``context`` tokens before a sentence-final word followed by that word's tokens;
-its loss is the mean negative log-likelihood of the word's tokens only. Items are built from
-character offsets of one tokenization of each article, so the word's tokens are exactly those
-the tokenizer produced in running text.
+MATES (Yu et al., NeurIPS 2024) probes against a reference task (LAMBADA in the paper: the official
+code reads 1,024 ``lambada_openai`` items, cxcscmu/MATES ``src/select_data/prepare_lambada.py``
+lines 79-80 and 105-107, ``src/select_data/probe_oracle_data_influence.py`` line 161) and reports
+on *other* tasks (``scripts/eval.sh`` line 8). Here both are held-out Wikipedia: the *reference*
+sequences (what probing optimises) and the *evaluation* sequences (what the sweep reports) come
+from disjoint sets of articles, each sequence scored on all its next-token predictions, so each set
+holds thousands of target tokens. :func:`disjoint` checks the two sets from their article ids and
+their rows; :func:`unigram_log_probs` gives the floor a trained model must beat.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,78 +19,72 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-SENTENCE_END = re.compile(r"\b([A-Za-z]{4,})[.!?](?=\s|$)")
-
 
 @dataclass
-class ReferenceSet:
-    """Items as rows of ``ids`` (context then target, right-padded with 0); ``target`` marks the
-    target word's token positions."""
+class HeldOut:
+    """Sequences ``ids`` ``(n, length)`` built from the Wikipedia articles ``articles`` (their
+    indices in the article list): the identity of a held-out set's items."""
 
     ids: torch.Tensor
-    target: torch.Tensor
+    articles: np.ndarray
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
 
-
-def final_word_items(
-    text: str, tokenizer, context: int, max_target_tokens: int = 3
-) -> list[tuple[list[int], list[int]]]:
-    """Every (context ids, target ids) in ``text`` whose target is a sentence-final word of at
-    least four letters with at least ``context`` tokens before it (ids are the tokenizer's)."""
-    enc = tokenizer(text, return_offsets_mapping=True, add_special_tokens=False)
-    ids, offsets = enc["input_ids"], enc["offset_mapping"]
-    starts = np.array([s for s, _ in offsets])
-    ends = np.array([e for _, e in offsets])
-    items = []
-    for match in SENTENCE_END.finditer(text):
-        s, e = match.span(1)
-        inside = np.nonzero((ends > s) & (starts < e))[0]
-        if len(inside) == 0 or len(inside) > max_target_tokens or inside[0] < context:
-            continue
-        if ends[inside[-1]] != e or starts[inside[0]] > s:
-            continue  # the word shares a token with its neighbours
-        first = int(inside[0])
-        items.append((ids[first - context : first], [ids[i] for i in inside]))
-    return items
+    @property
+    def target_tokens(self) -> int:
+        """How many next-token predictions the set scores."""
+        return int(self.ids.shape[0] * max(self.ids.shape[1] - 1, 0))
 
 
-def reference_set(items: list[tuple[list[int], list[int]]]) -> ReferenceSet:
-    """Pack (context, target) items, already in model ids, into a :class:`ReferenceSet`."""
-    width = max(len(c) + len(t) for c, t in items)
-    ids = torch.zeros(len(items), width, dtype=torch.long)
-    target = torch.zeros(len(items), width, dtype=torch.bool)
-    for row, (ctx, tgt) in enumerate(items):
-        ids[row, : len(ctx) + len(tgt)] = torch.tensor(list(ctx) + list(tgt))
-        target[row, len(ctx) : len(ctx) + len(tgt)] = True
-    return ReferenceSet(ids, target)
-
-
-def _causal_parts(model: nn.Module) -> tuple[nn.Module, nn.Module]:
-    return model.base_model, model.get_output_embeddings()
+def model_device(model: nn.Module) -> torch.device:
+    """Where ``model``'s parameters live (its inputs must go there too)."""
+    return next(model.parameters()).device
 
 
 @torch.no_grad()
-def reference_losses(model: nn.Module, ref: ReferenceSet, batch_size: int = 64) -> torch.Tensor:
-    """Each item's mean NLL over its target tokens, ``(n,)``. Only the target positions go
-    through the output layer (the softmax is the expensive part of a small LM)."""
-    body, head = _causal_parts(model)
+def sequence_losses(model: nn.Module, ids: torch.Tensor, batch_size: int = 16) -> torch.Tensor:
+    """Each sequence's mean next-token negative log-likelihood, ``(n,)``, on the model's device
+    (inputs are moved there batch by batch)."""
+    device = model_device(model)
     was_training = model.training
     model.eval()
     out = []
-    for start in range(0, len(ref), batch_size):
-        ids = ref.ids[start : start + batch_size]
-        mask = ref.target[start : start + batch_size, 1:]
-        hidden = body(input_ids=ids).last_hidden_state[:, :-1]
-        nll = F.cross_entropy(head(hidden[mask]), ids[:, 1:][mask], reduction="none")
-        rows = torch.nonzero(mask)[:, 0]
-        per_item = torch.zeros(len(ids)).index_add_(0, rows, nll)
-        out.append(per_item / mask.sum(dim=1).clamp(min=1))
+    for start in range(0, len(ids), batch_size):
+        batch = ids[start : start + batch_size].to(device)
+        logits = model(input_ids=batch).logits[:, :-1]
+        nll = F.cross_entropy(logits.transpose(1, 2).float(), batch[:, 1:], reduction="none")
+        out.append(nll.mean(dim=1))
     model.train(was_training)
-    return torch.cat(out)
+    return torch.cat(out) if out else torch.zeros(0, device=device)
 
 
-def reference_loss(model: nn.Module, ref: ReferenceSet, batch_size: int = 64) -> float:
-    """The reference-task loss: the mean of :func:`reference_losses`."""
-    return float(reference_losses(model, ref, batch_size).mean())
+def reference_loss(model: nn.Module, ids: torch.Tensor, batch_size: int = 16) -> float:
+    """The mean of :func:`sequence_losses` (equal-length sequences: the mean over tokens)."""
+    return float(sequence_losses(model, ids, batch_size).mean())
+
+
+def unigram_log_probs(sequences: torch.Tensor, vocab_size: int) -> torch.Tensor:
+    """Log-probabilities of a unigram model fitted to ``sequences`` (add-one smoothing)."""
+    counts = torch.bincount(sequences.flatten(), minlength=vocab_size).double() + 1.0
+    return (counts / counts.sum()).log()
+
+
+def unigram_losses(log_probs: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """Each sequence's mean unigram negative log-likelihood over the same targets as
+    :func:`sequence_losses` (every token but the first), ``(n,)``."""
+    return -log_probs[ids[:, 1:]].mean(dim=1).float()
+
+
+def disjoint(a: HeldOut, b: HeldOut) -> bool:
+    """True when ``a`` and ``b`` share no article and no sequence."""
+    if set(np.asarray(a.articles).tolist()) & set(np.asarray(b.articles).tolist()):
+        return False
+    rows = {tuple(r) for r in a.ids.tolist()}
+    return not any(tuple(r) in rows for r in b.ids.tolist())
+
+
+def standard_error(values: torch.Tensor) -> float:
+    """Standard error of the mean of ``values`` (0 for fewer than two)."""
+    n = len(values)
+    return float(values.std() / n**0.5) if n > 1 else 0.0

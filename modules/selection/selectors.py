@@ -5,7 +5,7 @@ One interface, :class:`Selector` (``select(ctx) -> Selection``), and a registry 
 
 - ``random``: uniform without replacement.
 - ``mates``: MATES (Yu et al., NeurIPS 2024): oracle probing of a random sample, a data
-  influence model fitted to it, Gumbel-top-k over the whole remaining pool's predictions.
+  influence model fitted to it, Gumbel-top-k over the candidates' predictions.
 - ``perplexity``: the classic static filter (e.g. Wenzek et al., CCNet, LREC 2020): the
   lowest-perplexity sequences under a small reference LM trained on held-out Wikipedia text.
 - ``source_oracle``: only the reference task's source (Wikipedia), an upper reference; the only
@@ -28,6 +28,7 @@ from torch import nn
 
 from modules.selection.gumbel import gumbel_top_k
 from modules.selection.pool import SelectionData
+from modules.selection.reference import model_device
 
 
 @dataclass
@@ -131,43 +132,47 @@ class PerplexitySelector:
         path.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(str(path) + ".lock"):
             if not path.exists():
-                scores = self.compute_scores(ctx.data)
+                scores = self.compute_scores(ctx.data, model_device(ctx.model))
                 partial = path.with_suffix(".partial")
                 torch.save(scores, partial)
                 partial.rename(path)
         return torch.load(path, weights_only=True)
 
-    def compute_scores(self, data: SelectionData) -> torch.Tensor:
-        """Train the reference LM on ``data.heldout``; each pool sequence's log-perplexity."""
-        from modules.selection.lm import build_llama, lm_loss, sequence_nll
+    def compute_scores(self, data: SelectionData, device: torch.device | str = "cpu") -> torch.Tensor:
+        """Train the reference LM on ``data.heldout`` (on ``device``); each pool sequence's
+        log-perplexity."""
+        from modules.selection.lm import build_llama, lm_loss
+        from modules.selection.reference import sequence_losses
 
         s = self.settings
         torch.manual_seed(s["seed"])
         model = build_llama(
             data.vocab_size, s["hidden_size"], s["num_layers"], s["num_heads"],
             s["intermediate_size"], max_length=data.pool_ids.shape[1],
-        )
+        ).to(device)
         optimizer = torch.optim.AdamW(model.parameters(), lr=s["lr"], betas=(0.9, 0.95), weight_decay=0.1)
         gen = torch.Generator().manual_seed(s["seed"])
         started = time.monotonic()
         for _ in range(s["steps"]):
             rows = torch.randint(len(data.heldout), (s["batch_size"],), generator=gen)
-            loss = lm_loss(model, data.heldout[rows])
+            loss = lm_loss(model, data.heldout[rows].to(device))
             optimizer.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
         _log(f"perplexity filter: reference LM trained ({s['steps']} steps, loss {loss.item():.2f}, "
              f"{time.monotonic() - started:.0f} s); scoring {len(data)} pool sequences")
-        return sequence_nll(model, data.pool_ids)
+        return sequence_losses(model, data.pool_ids).cpu()
 
 
 class MatesSelector:
     """MATES (Yu et al., NeurIPS 2024): probe ``probes`` random candidates (one optimizer step
-    each from the current state, reference loss after it), fit the influence model to the
-    z-scored oracle losses, predict the whole remaining pool and draw ``k`` by Gumbel-top-k at
-    ``temperature`` (lowest predicted loss favoured). Predictions are standardized over the pool
-    before the noise, so the temperature means the same whatever their spread."""
+    each from the current state, reference loss after it; ``oracle`` exact or first-order, see
+    ``modules/selection/probing.py``), fit the influence model to the
+    z-scored oracle losses, predict every candidate and draw ``k`` by Gumbel-top-k at
+    ``temperature`` on the predictions as they come (in z-score units, lowest loss favoured), as
+    the official ``src/select_data/select_data.py`` lines 35-40 and 55 (temperature 0.5). The
+    influence model runs on the trained model's device."""
 
     def __init__(
         self,
@@ -177,25 +182,34 @@ class MatesSelector:
         encoder: str = "minilm_l6",
         trainable_layers: int = 0,
         max_length: int = 64,
+        segments: int = 1,
         head_hidden: int = 128,
         epochs: int = 100,
         batch_size: int = 32,
         lr: float = 1e-3,
         encoder_lr: float = 5e-5,
         val_fraction: float = 0.2,
+        folds: int = 0,
+        oracle: str = "exact",
     ) -> None:
+        from modules.selection.probing import ORACLES
+
+        if oracle not in ORACLES:
+            raise ValueError(f"oracle must be one of {ORACLES}, got {oracle!r}")
         self.probes, self.probe_workers, self.temperature = probes, probe_workers, temperature
+        self.oracle = oracle
         self.encoder, self.trainable_layers, self.max_length = encoder, trainable_layers, max_length
-        self.head_hidden, self.batch_size = head_hidden, batch_size
-        self.fit_args = dict(epochs=epochs, lr=lr, encoder_lr=encoder_lr, val_fraction=val_fraction)
+        self.segments, self.head_hidden, self.batch_size = segments, head_hidden, batch_size
+        self.fit_args = dict(epochs=epochs, lr=lr, encoder_lr=encoder_lr, val_fraction=val_fraction, folds=folds)
         self.features = None
 
-    def influence_model(self):
+    def influence_model(self, device: torch.device | str = "cpu"):
         from modules.selection.influence import InfluenceModel, load_encoder
 
         encoder, tokenizer = load_encoder(self.encoder)
-        return InfluenceModel(encoder, tokenizer, self.trainable_layers, self.max_length,
-                              self.head_hidden, self.batch_size)
+        model = InfluenceModel(encoder, tokenizer, self.trainable_layers, self.max_length,
+                               self.head_hidden, self.batch_size, self.segments)
+        return model.to(device)
 
     def select(self, ctx: StageContext) -> Selection:
         from modules.selection.influence import cached_features, fit_influence
@@ -205,27 +219,31 @@ class MatesSelector:
         sample = ctx.candidates[
             torch.randperm(len(ctx.candidates), generator=ctx.generator(1))[: self.probes].numpy()
         ]
-        state = ProbeState.capture(ctx.model, ctx.optimizer, ctx.clip, ctx.data.reference)
-        _log(f"stage {ctx.stage}: probing {len(sample)} candidates ({self.probe_workers} worker(s))")
-        oracle = run_probes(state, ctx.data.pool_ids[sample], workers=self.probe_workers)
+        state = ProbeState.capture(ctx.model, ctx.optimizer, ctx.clip, ctx.data.reference.ids)
+        _log(f"stage {ctx.stage}: probing {len(sample)} candidates ({self.oracle}, {self.probe_workers} worker(s))")
+        oracle = run_probes(state, ctx.data.pool_ids[sample], workers=self.probe_workers, oracle=self.oracle)
         probed = time.monotonic()
 
         torch.manual_seed(ctx.seed * 7919 + ctx.stage)  # the head's initialization
-        model = self.influence_model()
+        model = self.influence_model(model_device(ctx.model))
         if self.features is None:
             name = self.encoder.replace("/", "_")
             self.features = cached_features(model, ctx.data.pool_texts, ctx.cache_dir, name)
         fit = fit_influence(model, _rows(self.features, sample), oracle, seed=ctx.seed + ctx.stage,
                             **self.fit_args)
         predicted = model.predict(_rows(self.features, ctx.candidates))
-        predicted = (predicted - predicted.mean()) / predicted.std().clamp(min=1e-8)
         chosen = gumbel_top_k(predicted, ctx.k, self.temperature, ctx.generator(2))
         done = time.monotonic()
-        _log(f"stage {ctx.stage}: influence model held-out Spearman {fit.spearman:.3f}")
+        _log(f"stage {ctx.stage}: influence model held-out Spearman {fit.spearman:.3f} "
+             f"[{fit.low:.3f}, {fit.high:.3f}] on {fit.val_size} probes")
         return Selection(
             ctx.candidates[chosen.numpy()],
             {
                 "influence/spearman": fit.spearman,
+                "influence/spearman_low": fit.low,
+                "influence/spearman_high": fit.high,
+                "influence/probes": float(len(sample)),
+                "influence/val_size": float(fit.val_size),
                 "influence/oracle_mean": float(oracle.mean()),
                 "influence/oracle_std": float(oracle.std()),
                 "time/probe_s": probed - started,

@@ -5,13 +5,20 @@
   stages (the Trainer reloads its loader every epoch); it remembers what was trained on, so no
   sequence is seen twice.
 - :class:`StageSelection`: a callback that, at the end of every stage, evaluates the model
-  (reference loss, per-source validation perplexity), logs the stage's measurements, and asks the
-  selector for the next stage's data. It must come before the sweep's reporting callbacks.
+  (``modules/selection/evaluation.py``), logs the stage's measurements, and asks the selector for
+  the next stage's data. It must come before the sweep's reporting callbacks.
 
-Per stage it logs ``ref/loss``, ``val/ppl/<source>``, ``mix/<source>`` (source mixture of the
-stage's data), ``tokens_seen``, ``time/train_s`` and ``time/select_s`` (the selection that chose
-this stage's data; ``time/probe_s``, ``time/score_s``, ``influence/spearman`` when the selector
-measures them) and ``time/overhead`` (selection time / training time, cumulative).
+Per stage it logs the evaluation (``ref/loss``, ``eval/loss``, ``eval/loss_se``,
+``val/ppl/<source>``, the unigram and untrained references, the disjointness flag),
+``mix/<source>`` (source mixture of the stage's data), ``tokens_seen``, ``time/train_s`` and
+``time/select_s`` (the selection that chose this stage's data; ``time/probe_s``,
+``time/score_s``, ``influence/*`` when the selector measures them) and ``time/overhead``
+(selection time / training time, cumulative).
+
+A stage's candidates are either every pool sequence not trained on yet (``slice_size`` 0) or a
+fresh slice of ``slice_size`` sequences of the (shuffled) pool, as the official code selects a
+fifth of a new slice of C4 files at every stage (cxcscmu/MATES ``src/select_data/select_data.py``
+lines 9-11 and 64).
 """
 
 from __future__ import annotations
@@ -27,10 +34,11 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from modules.selection.lm import lm_loss, schedule, sequence_nll
+from modules.selection.evaluation import constants, decayed_copy, evaluate
+from modules.selection.lm import lm_loss, schedule
 from modules.selection.pool import SelectionData
-from modules.selection.reference import reference_losses
-from modules.selection.selectors import Selector, StageContext
+from modules.selection.reference import sequence_losses
+from modules.selection.selectors import Selection, Selector, StageContext
 
 
 class CausalLMModule(L.LightningModule):
@@ -106,17 +114,10 @@ def mixture(data: SelectionData, indices: np.ndarray) -> dict[str, float]:
     return {name: float((tags == i).sum() / total) for i, name in enumerate(data.sources)}
 
 
-def evaluate(model: torch.nn.Module, data: SelectionData, batch_size: int = 16) -> tuple[dict[str, float], torch.Tensor]:
-    """(``ref/loss`` and ``val/ppl/<source>``, the reference loss of every item)."""
-    per_item = reference_losses(model, data.reference)
-    metrics = {"ref/loss": float(per_item.mean())}
-    for name, ids in data.validation.items():
-        metrics[f"val/ppl/{name}"] = math.exp(float(sequence_nll(model, ids, batch_size).mean()))
-    return metrics, per_item
-
-
 class StageSelection(L.Callback):
-    """Evaluate and log at the end of each stage, then select the next stage's data."""
+    """Evaluate and log at the end of each stage, then select the next stage's data. With
+    ``decay_steps > 0`` the evaluation is of a decayed copy (:func:`decayed_copy`) trained on the
+    start of the next selection (after the last stage, a selection made for that alone)."""
 
     def __init__(
         self,
@@ -128,15 +129,40 @@ class StageSelection(L.Callback):
         clip: float,
         seed: int,
         cache_dir: str,
+        slice_size: int = 0,
+        decay_steps: int = 0,
+        decay_halvings: float = 4.0,
+        accumulate: int = 1,
     ) -> None:
         self.selector, self.data, self.datamodule = selector, data, datamodule
         self.stages, self.stage_size, self.clip, self.seed = stages, stage_size, clip, seed
-        self.cache_dir = cache_dir
+        self.cache_dir, self.slice_size = cache_dir, slice_size
+        self.decay_steps, self.decay_halvings, self.accumulate = decay_steps, decay_halvings, accumulate
         self.pending: dict[str, float] = {"time/select_s": 0.0}
         self.history: list[dict[str, float]] = []
         self.totals = {"train": 0.0, "select": 0.0}
+        self.constants = constants(data)
         self.last_items: torch.Tensor | None = None
         self._started = 0.0
+
+    @property
+    def decay_size(self) -> int:
+        """Sequences the decay branch trains on."""
+        return self.decay_steps * self.datamodule.batch_size * self.accumulate
+
+    def candidates(self, stage: int, k: int) -> np.ndarray:
+        """Pool indices stage ``stage`` may draw its ``k`` from (after the last stage: the decay
+        branch's, from a slice of proportional size)."""
+        if self.slice_size:
+            size = self.slice_size if k == self.stage_size else math.ceil(self.slice_size * k / self.stage_size)
+            rows = np.arange(stage * self.slice_size, min(stage * self.slice_size + size, len(self.datamodule.used)))
+            return rows[~self.datamodule.used[rows]]
+        return self.datamodule.candidates()
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if "eval/loss_init" not in self.constants:  # not on a resumed run: the model is trained
+            self.constants["eval/loss_init"] = float(
+                sequence_losses(pl_module.model, self.data.evaluation.ids).mean())
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._started = time.monotonic()
@@ -146,25 +172,38 @@ class StageSelection(L.Callback):
         train_s = time.monotonic() - self._started
         self.totals["train"] += train_s
         self.totals["select"] += self.pending.get("time/select_s", 0.0)
-        metrics, self.last_items = evaluate(pl_module.model, self.data)
-        metrics.update({f"mix/{k}": v for k, v in mixture(self.data, self.datamodule.indices).items()})
-        metrics.update(self.pending)
+        stage_metrics = {f"mix/{k}": v for k, v in mixture(self.data, self.datamodule.indices).items()}
+        stage_metrics.update(self.pending)
+        selection = None
+        if stage + 1 < self.stages:
+            selection = self.select(stage + 1, self.stage_size, trainer, pl_module)
+        elif self.decay_steps:
+            selection = self.select(stage + 1, self.decay_size, trainer, pl_module)
+        evaluated = pl_module.model
+        if self.decay_steps:
+            ids = self.data.pool_ids[torch.as_tensor(selection.indices)]
+            evaluated = decayed_copy(pl_module.model, trainer.optimizers[0], ids, self.decay_steps,
+                                     self.datamodule.batch_size * self.accumulate, self.accumulate,
+                                     self.decay_halvings, self.clip)
+        metrics, self.last_items = evaluate(evaluated, self.data)
+        metrics.update(self.constants)
+        metrics.update(stage_metrics)
         metrics["tokens_seen"] = float((stage + 1) * self.stage_size * self.data.pool_ids.shape[1])
         metrics["time/train_s"] = train_s
         metrics["time/overhead"] = self.totals["select"] / max(self.totals["train"], 1e-9)
         for key, value in metrics.items():
             pl_module.log(key, float(value), on_step=False, on_epoch=True)
         self.history.append({"stage": float(stage), **metrics})
-        if stage + 1 < self.stages:
-            self.select_next(stage + 1, trainer, pl_module)
+        if selection is not None and stage + 1 < self.stages:
+            self.datamodule.set_stage(stage + 1, selection.indices)
 
-    def select_next(self, stage: int, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        """Ask the selector for ``stage``'s data and swap it into the data module."""
+    def select(self, stage: int, k: int, trainer: L.Trainer, pl_module: L.LightningModule) -> Selection:
+        """The selector's ``k`` for ``stage``; its measurements wait for that stage's log."""
         started = time.monotonic()
         ctx = StageContext(
             data=self.data,
-            candidates=self.datamodule.candidates(),
-            k=self.stage_size,
+            candidates=self.candidates(stage, k),
+            k=k,
             stage=stage,
             model=pl_module.model,
             optimizer=trainer.optimizers[0],
@@ -173,15 +212,17 @@ class StageSelection(L.Callback):
             cache_dir=self.cache_dir,
         )
         if len(ctx.candidates) < ctx.k:
-            raise ValueError(f"stage {stage} needs {ctx.k} sequences; {len(ctx.candidates)} left in the pool")
+            raise ValueError(f"stage {stage} needs {ctx.k} sequences; {len(ctx.candidates)} left to choose from")
         selection = self.selector.select(ctx)
-        self.datamodule.set_stage(stage, selection.indices)
         self.pending = {**selection.metrics, "time/select_s": time.monotonic() - started}
+        return selection
 
     def state_dict(self) -> dict[str, Any]:
-        return {"pending": self.pending, "history": self.history, "totals": self.totals}
+        return {"pending": self.pending, "history": self.history, "totals": self.totals,
+                "constants": self.constants}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.pending = dict(state["pending"])
         self.history = list(state["history"])
         self.totals = dict(state["totals"])
+        self.constants = dict(state.get("constants", self.constants))

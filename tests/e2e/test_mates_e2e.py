@@ -14,12 +14,13 @@ TINY = [
     "+experiment=mates_selection", "sweep.seeds=[0]", "sweep.space.selection='choice(random,mates)'",
     "task.stages=2", "task.stage_steps=2", "task.batch_size=4", "task.warmup_steps=1",
     "model.hidden_size=32", "model.num_layers=1", "model.intermediate_size=64",
-    "data.pool_per_source=24", "data.val_per_source=2", "data.heldout_sequences=8",
-    "data.reference_items=8", "data.reference_context=16", "data.seq_len=32", "data.vocab_size=512",
-    "data.wiki_reference_articles=2", "data.wiki_heldout_articles=2",
-]  # mates keeps its defaults: at most the 56 remaining candidates are probed
+    "data.pool_per_source=30", "data.val_per_source=2", "data.heldout_sequences=8",
+    "data.reference_sequences=4", "data.eval_sequences=4", "data.seq_len=32", "data.vocab_size=512",
+    "data.wiki_reference_articles=2", "data.wiki_eval_articles=2", "data.wiki_heldout_articles=2",
+]  # mates keeps its defaults: each stage's 40 candidates (a fresh slice; a fifth is kept) are all probed
 PER_STAGE = ["mix/wikipedia", "mix/friends", "time/train_s", "time/select_s"]
-EVALUATED = ["ref/loss", "val/ppl/wikipedia", "val/ppl/newsgroups", "tokens_seen"]  # + the final report
+EVALUATED = ["eval/loss", "ref/loss", "eval/unigram_loss", "sanity/eval_disjoint_from_probe",
+             "val/ppl/wikipedia", "val/ppl/newsgroups", "tokens_seen"]  # + the final report
 
 
 def test_tiny_mates_sweep_logs_every_stage_on_every_child(short_tmp):

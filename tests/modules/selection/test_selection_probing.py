@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from modules.selection.lm import lm_loss
-from modules.selection.probing import Prober, ProbeState, run_probes
+from modules.selection.probing import Prober, ProbeState, make_prober, run_probes
 from modules.selection.reference import reference_loss
 from tests.modules.selection.tiny import one_thread, tiny_data, tiny_lm, trained_optimizer
 
@@ -44,7 +44,7 @@ def setup():
 def test_probing_never_changes_the_training_model_or_its_optimizer():
     data, model, optimizer = setup()
     before = snapshot(model, optimizer)
-    state = ProbeState.capture(model, optimizer, 1.0, data.reference)
+    state = ProbeState.capture(model, optimizer, 1.0, data.reference.ids)
     losses = run_probes(state, data.pool_ids[:6], workers=1, progress=None)
     assert losses.shape == (6,) and torch.isfinite(losses).all()
     assert_bitwise_equal(before, snapshot(model, optimizer))
@@ -52,7 +52,7 @@ def test_probing_never_changes_the_training_model_or_its_optimizer():
 
 def test_a_probe_is_exactly_one_optimizer_step_from_the_restored_state():
     data, model, optimizer = setup()
-    prober = Prober(ProbeState.capture(model, optimizer, 1.0, data.reference))
+    prober = Prober(ProbeState.capture(model, optimizer, 1.0, data.reference.ids))
     prober.step(data.pool_ids[10])  # a first probe, to be undone by the restore
     prober.step(data.pool_ids[20])
 
@@ -68,12 +68,12 @@ def test_a_probe_is_exactly_one_optimizer_step_from_the_restored_state():
     start = optimizer.state_dict()["state"]
     for key, value in prober.optimizer.state_dict()["state"].items():
         assert float(value["step"]) == float(start[key]["step"]) + 1
-    assert prober.probe(data.pool_ids[20]) == reference_loss(reference, data.reference)
+    assert prober.probe(data.pool_ids[20]) == reference_loss(reference, data.reference.ids)
 
 
 def test_probes_are_independent_of_their_order_and_of_the_worker_count():
     data, model, optimizer = setup()
-    state = ProbeState.capture(model, optimizer, 1.0, data.reference)
+    state = ProbeState.capture(model, optimizer, 1.0, data.reference.ids)
     forward = run_probes(state, data.pool_ids[:4], workers=1, progress=None)
     backward = run_probes(state, data.pool_ids[:4].flip(0), workers=1, progress=None)
     assert torch.equal(forward, backward.flip(0))
@@ -82,3 +82,23 @@ def test_probes_are_independent_of_their_order_and_of_the_worker_count():
     parallel = run_probes(state, data.pool_ids[:4], workers=2, progress=lambda d, n, t: seen.append(d))
     assert torch.allclose(parallel, forward, atol=1e-6)
     assert seen[-1] == 4
+
+
+def test_the_first_order_oracle_ranks_candidates_like_the_exact_one():
+    from scipy.stats import spearmanr
+
+    data, model, optimizer = setup()
+    state = ProbeState.capture(model, optimizer, 1.0, data.reference.ids)
+    exact = run_probes(state, data.pool_ids[:16], progress=None)
+    first = run_probes(state, data.pool_ids[:16], progress=None, oracle="first_order")
+    assert spearmanr(exact.numpy(), first.numpy()).statistic > 0.9
+    assert float((first - exact).abs().max()) < 0.5 * float(exact.std())  # second order: small
+    linear = make_prober(state, "first_order")
+    assert abs(float(linear.ref_loss) - reference_loss(model, data.reference.ids)) < 1e-5
+
+
+def test_the_first_order_oracle_refuses_an_optimizer_it_does_not_model():
+    data, model, _ = setup()
+    sgd = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="AdamW"):
+        make_prober(ProbeState.capture(model, sgd, 1.0, data.reference.ids), "first_order")

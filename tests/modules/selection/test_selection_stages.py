@@ -67,10 +67,11 @@ def test_each_stage_trains_on_its_own_selected_data_and_reports_it():
     assert selector.offered[0] == (1, set(range(40)))
     assert selector.offered[1] == (2, set(range(8, 40)))
     assert [round(float(m["tokens_seen"])) for m in reported.metrics] == [64, 128, 192]
-    assert {"ref/loss", "val/ppl/wikipedia", "mix/wikipedia", "time/train_s"} <= set(reported.metrics[0])
+    assert {"ref/loss", "eval/loss", "eval/loss_se", "val/ppl/wikipedia", "mix/wikipedia", "time/train_s",
+            "eval/unigram_loss", "eval/loss_init", "sanity/eval_disjoint_from_probe"} <= set(reported.metrics[0])
     assert "probe_count" in reported.metrics[1] and "probe_count" not in reported.metrics[0]
     assert float(reported.metrics[1]["mix/wikipedia"]) == mixture(data, np.arange(8))["wikipedia"]
-    assert len(stages.history) == 3 and stages.last_items.shape == (len(data.reference),)
+    assert len(stages.history) == 3 and stages.last_items.shape == (len(data.evaluation),)
 
 
 def test_a_stage_cannot_reuse_trained_sequences_and_state_round_trips():
@@ -95,3 +96,27 @@ def test_random_and_source_oracle_selectors():
     assert (data.pool_source[oracle] == 0).all()
     topped_up = SourceOracleSelector("wikipedia").select(context(data, range(12), 6)).indices
     assert (data.pool_source[topped_up] == 0).sum() == 4 and len(set(topped_up.tolist())) == 6
+
+
+def run_stages(data, selector, stages=3, stage_size=8, batch_size=4, **kwargs):
+    """A Trainer over ``stages`` stages of a tiny LM; returns the StageSelection callback."""
+    module = CausalLMModule(tiny_lm(), functools.partial(torch.optim.AdamW, lr=1e-2), stages * 2, 1)
+    dm = StagedData(data.pool_ids, batch_size=batch_size, seed=0)
+    dm.set_stage(0, np.arange(stage_size))
+    cb = StageSelection(selector, data, dm, stages=stages, stage_size=stage_size, clip=1.0, seed=0,
+                        cache_dir=".", **kwargs)
+    trainer = L.Trainer(max_epochs=stages, accelerator="cpu", logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False,
+                        reload_dataloaders_every_n_epochs=1, callbacks=[cb])
+    trainer.fit(module, datamodule=dm)
+    return cb
+
+
+def test_fresh_slices_and_the_decay_branch():
+    data = tiny_data(pool=60)
+    selector = Recording()
+    cb = run_stages(data, selector, stages=2, slice_size=20, decay_steps=1)
+    # stage 1 draws from its own slice; after the last stage the decay branch's data (one step of
+    # 4 sequences) comes from a slice of proportional size (20 x 4 / 8)
+    assert selector.offered == [(1, set(range(20, 40))), (2, set(range(40, 50)))]
+    assert len(cb.history) == 2 and np.isfinite(cb.history[-1]["eval/loss"])

@@ -9,7 +9,7 @@ import torch
 
 from modules.selection.lm import build_llama
 from modules.selection.pool import SelectionData
-from modules.selection.reference import reference_set
+from modules.selection.reference import HeldOut, unigram_log_probs
 
 VOCAB, LENGTH = 32, 8
 
@@ -28,18 +28,24 @@ def tiny_lm(seed: int = 0) -> torch.nn.Module:
     return build_llama(VOCAB, hidden_size=16, num_layers=1, num_heads=2, intermediate_size=32, max_length=LENGTH)
 
 
-def tiny_data(pool: int = 48, seed: int = 0) -> SelectionData:
+def tiny_data(pool: int = 48, seed: int = 0, overlap: bool = False) -> SelectionData:
+    """Random sequences; the reference and evaluation sets come from articles 0-2 and 3-5
+    (``overlap``: the evaluation set is the reference set)."""
     gen = torch.Generator().manual_seed(seed)
     ids = torch.randint(1, VOCAB, (pool, LENGTH), generator=gen)
-    items = [(torch.randint(1, VOCAB, (5,), generator=gen).tolist(), [int(t)]) for t in range(1, 7)]
+    reference = HeldOut(torch.randint(1, VOCAB, (6, LENGTH), generator=gen), np.arange(3))
+    evaluation = reference if overlap else HeldOut(torch.randint(1, VOCAB, (6, LENGTH), generator=gen),
+                                                   np.arange(3, 6))
     return SelectionData(
         pool_ids=ids,
         pool_texts=[" ".join(f"w{int(t)}" for t in row) for row in ids],
         pool_source=np.arange(pool) % 3,
         sources=["wikipedia", "friends", "newsgroups"],
         validation={"wikipedia": ids[:4], "friends": ids[4:8]},
-        reference=reference_set(items),
+        reference=reference,
+        evaluation=evaluation,
         heldout=ids[:8],
+        unigram=unigram_log_probs(ids, VOCAB),
         vocab_size=VOCAB,
         digest="tiny",
     )
