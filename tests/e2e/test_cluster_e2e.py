@@ -24,11 +24,20 @@ NAME = "cluster-resume"
 
 
 def _submit(dashboard: str, entrypoint: list[str], submission_id: str) -> None:
-    subprocess.run(
-        [str(BIN / "ray"), "job", "submit", "--address", dashboard, "--submission-id", submission_id,
-         "--no-wait", "--", *entrypoint],
-        check=True, capture_output=True, text=True, timeout=120,
-    )
+    """``ray job submit``; retried while the head's job agent is still starting (Ray answers "No
+    available agent to submit job, please try again later" until it is up)."""
+    deadline = time.monotonic() + 180
+    while True:
+        done = subprocess.run(
+            [str(BIN / "ray"), "job", "submit", "--address", dashboard, "--submission-id", submission_id,
+             "--no-wait", "--", *entrypoint],
+            capture_output=True, text=True, timeout=120,
+        )
+        output = done.stdout + done.stderr
+        if done.returncode == 0 or "No available agent" not in output or time.monotonic() > deadline:
+            break
+        time.sleep(5)
+    assert done.returncode == 0, output[-3000:]
 
 
 def _job_status(dashboard: str, submission_id: str) -> str:
