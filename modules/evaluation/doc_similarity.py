@@ -1,0 +1,47 @@
+"""Held-out document similarity: Spearman correlation between the cosine similarity of two
+documents' embeddings and the mean human judgement (the Lee corpus, ``modules/data/lee.py``).
+
+The pooling study never trains, validates or selects on it, so it tells whether training on STS-B
+made a better general-purpose embedder or only fitted STS-B. Reported as its own task type,
+``heldout/<name>/spearman``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.stats import pearsonr, spearmanr
+
+from modules.data.lee import DocumentSimilarity
+from modules.evaluation.result import Encoder, EvalResult, l2_normalize
+
+
+class DocumentSimilarityEvaluator:
+    """Spearman's rho (cosine vs human similarity) over every judged document pair."""
+
+    def __init__(self, data: DocumentSimilarity, name: str = "lee") -> None:
+        if len(data.pairs) < 2:
+            raise ValueError("DocumentSimilarityEvaluator needs at least two pairs")
+        self.data = data
+        self.name = name
+
+    def texts(self) -> list[str]:
+        """Every text this evaluator encodes."""
+        return list(self.data.documents)
+
+    def evaluate(self, encode: Encoder) -> EvalResult:
+        emb = l2_normalize(encode(self.texts()))
+        first = np.array([p[0] for p in self.data.pairs])
+        second = np.array([p[1] for p in self.data.pairs])
+        cosine = np.sum(emb[first] * emb[second], axis=1)
+        gold = np.array([p[2] for p in self.data.pairs], dtype=np.float64)
+        frame = pd.DataFrame(
+            {"example_id": np.arange(len(gold)), "prediction": cosine, "target": gold}
+        )
+        return EvalResult(
+            metric=f"heldout/{self.name}/spearman",
+            value=float(spearmanr(cosine, gold).statistic),
+            extra={f"heldout/{self.name}/pearson": float(pearsonr(cosine, gold).statistic)},
+            per_example=frame,
+            statistic="spearman",
+        )
