@@ -5,9 +5,10 @@ Only what the poolers read is stored (see ``features.TokenFeatures``): the last 
 states, packed without padding (``tokens`` ``[total tokens, H]``, text ``i`` at rows
 ``offsets[i]:offsets[i + 1]``, so one long document does not pad every short sentence), and the
 per-layer last-token and mean vectors ``[N, L + 1, H]``, all in float16. Texts are encoded sorted
-by length (little padding), with progress and an ETA on stderr. A file lock next to the cache file
-makes trials that start together compute it once: the first computes, the others wait and then
-load it (memory-mapped).
+by length (little padding), with progress and an ETA on stderr. File locks make trials that start
+together compute it once: the texts are split into shards, each computed by the first trial to
+take it (so two trials starting together build one cache on two cores), merged by one trial while
+the others wait, then loaded by all (memory-mapped).
 """
 
 from __future__ import annotations
@@ -142,32 +143,71 @@ def compute_features(
     return out
 
 
+def _save(path: Path, texts: list[str], data: dict[str, torch.Tensor]) -> None:
+    """Write ``path`` and its text list; the rename makes the cache appear only when complete."""
+    partial = path.with_suffix(".partial")
+    torch.save(data, partial)
+    Path(str(path) + ".texts.json").write_text(json.dumps(texts), encoding="utf-8")
+    partial.rename(path)
+
+
+def _merge(parts: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Shards concatenated in order (packed token rows and their offsets shifted)."""
+    shift, offsets = 0, [torch.zeros(1, dtype=torch.long)]
+    for part in parts:
+        offsets.append(part["offsets"][1:] + shift)
+        shift += int(part["offsets"][-1])
+    merged = {k: torch.cat([p[k] for p in parts]) for k in ("tokens", "layer_last", "layer_mean")}
+    return {**merged, "offsets": torch.cat(offsets)}
+
+
 def load_or_build(
     folder: str | Path,
     key: str,
     texts: list[str],
     backbone_factory: Callable[[], Backbone],
     batch_size: int = 32,
-    threads: int | None = None,
+    shards: int = 1,
 ) -> FeatureCache:
-    """The cache ``folder/key.pt``: loaded if present, else computed once under a file lock, with
-    ``threads`` torch threads (trials that wait on the lock leave their cores to the builder)."""
-    from filelock import FileLock
+    """The cache ``folder/key.pt``: loaded if present, else computed once.
+
+    The texts are split into ``shards``, each computed by whichever trial takes its file lock
+    first, so trials that start together build one cache on several cores; the last shard done
+    is merged into the cache file under the cache's own lock, which every other trial waits on.
+    """
+    from filelock import FileLock, Timeout
 
     texts = list(dict.fromkeys(texts))
     path = Path(folder).expanduser() / f"{key}.pt"
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        with FileLock(str(path) + ".lock"):
-            if not path.exists():
-                before = torch.get_num_threads()
-                torch.set_num_threads(threads or before)
-                try:
-                    data = compute_features(backbone_factory(), texts, batch_size, label=key)
-                finally:
-                    torch.set_num_threads(before)
-                partial = path.with_suffix(".partial")
-                torch.save(data, partial)
-                Path(str(path) + ".texts.json").write_text(json.dumps(texts), encoding="utf-8")
-                partial.rename(path)
+    chunks = [texts[i::shards] for i in range(shards)]
+    parts = [path.with_name(f"{key}.shard{i}of{shards}.pt") for i in range(shards)]
+    backbone: list[Backbone] = []  # loaded once, only by a trial that computes a shard
+
+    def build(i: int) -> None:
+        if not parts[i].exists() and not path.exists():
+            backbone[:] = backbone or [backbone_factory()]
+            label = f"{key} shard {i + 1}/{shards}"
+            _save(parts[i], chunks[i], compute_features(backbone[0], chunks[i], batch_size, label))
+
+    for i in range(shards):  # shards no other trial is computing
+        try:
+            with FileLock(str(parts[i]) + ".lock", timeout=0):
+                build(i)
+        except Timeout:
+            continue
+    with FileLock(str(path) + ".lock"):
+        if not path.exists():
+            for i in range(shards):  # waits for shards still being computed elsewhere
+                with FileLock(str(parts[i]) + ".lock"):
+                    build(i)  # only if the trial computing it died
+            if shards == 1:
+                Path(str(parts[0]) + ".texts.json").rename(str(path) + ".texts.json")
+                parts[0].rename(path)
+            else:
+                data = _merge([torch.load(p, weights_only=True) for p in parts])
+                _save(path, [t for chunk in chunks for t in chunk], data)
+                for p in parts:
+                    p.unlink()
+                    Path(str(p) + ".texts.json").unlink()
     return FeatureCache.load(path)

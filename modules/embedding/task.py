@@ -94,7 +94,7 @@ class EmbeddingTask:
                 texts,
                 build_backbone,
                 int(cfg.finetune.get("cache_batch_size", 32)),
-                cfg.finetune.get("cache_threads"),
+                int(cfg.finetune.get("cache_shards", 1)),
             )
             hidden_size, num_layers = cache.hidden_size, cache.num_layers
         else:
