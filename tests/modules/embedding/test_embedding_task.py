@@ -44,7 +44,7 @@ def test_frozen_preset_varies_pooling_and_normalization_under_causal_attention(t
         seen.add((c.pooling._target_.rsplit(".", 1)[1], c.pooling.normalize))
     poolers = {p for p, _ in seen}
     assert poolers == {"LastTokenPooler", "MeanPooler", "LatentAttentionPooler", "MultiLayerPooler"}
-    assert {n for _, n in seen} == {"none", "whiten"} and len(seen) == len(designs)
+    assert {n for _, n in seen} == {"none", "zscore", "whiten"} and len(seen) == len(designs)
     assert cfg.evaluation.heldout is True
     kinds = {(s.kind, s.metric, s.get("than")) for s in cfg.analysis.sanity}
     assert ("above", "heldout/lee/spearman", "heldout/lee/spearman_base") in kinds
