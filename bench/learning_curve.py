@@ -27,7 +27,10 @@ def curves(output_dir: Path, experiment: str, metric: str) -> pd.DataFrame:
         if MLFLOW_PARENT_RUN_ID not in run.data.tags:
             continue
         design = run.data.tags.get("design", run.info.run_id)
-        for point in client.get_metric_history(run.info.run_id, metric):
+        history = sorted(client.get_metric_history(run.info.run_id, metric), key=lambda p: p.step)
+        if len(history) > 1 and history[-1].value == history[-2].value:
+            history = history[:-1]  # the trial's final report repeats the last epoch's score
+        for point in history:
             rows.append({"design": design, "epoch": point.step, "value": point.value})
     frame = pd.DataFrame(rows)
     if frame.empty:

@@ -12,7 +12,7 @@ cross-attend to the ``L`` layer vectors (pre-norm, residual), then a pre-norm GE
 
 Size: the paper uses 768 latents and 32 heads of width 2048 (about 1B parameters with a 4096-wide
 7B backbone): ``pooling=multilayer pooling.num_latents=768 pooling.num_heads=32
-pooling.head_dim=2048``. The CPU default is 16 latents x 4 heads x 32.
+pooling.head_dim=2048``. The CPU default is 4 latents x 4 heads x 32.
 """
 
 from __future__ import annotations
