@@ -9,11 +9,10 @@ made a better general-purpose embedder or only fitted STS-B. Reported as its own
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
-from scipy.stats import pearsonr, spearmanr
 
 from modules.data.lee import DocumentSimilarity
 from modules.evaluation.result import Encoder, EvalResult, l2_normalize
+from modules.evaluation.sts import correlation_result
 
 
 class DocumentSimilarityEvaluator:
@@ -35,13 +34,4 @@ class DocumentSimilarityEvaluator:
         second = np.array([p[1] for p in self.data.pairs])
         cosine = np.sum(emb[first] * emb[second], axis=1)
         gold = np.array([p[2] for p in self.data.pairs], dtype=np.float64)
-        frame = pd.DataFrame(
-            {"example_id": np.arange(len(gold)), "prediction": cosine, "target": gold}
-        )
-        return EvalResult(
-            metric=f"heldout/{self.name}/spearman",
-            value=float(spearmanr(cosine, gold).statistic),
-            extra={f"heldout/{self.name}/pearson": float(pearsonr(cosine, gold).statistic)},
-            per_example=frame,
-            statistic="spearman",
-        )
+        return correlation_result(f"heldout/{self.name}", cosine, gold)
