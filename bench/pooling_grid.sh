@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Times the default pooling x attention study (issue 3's budget, 2 CPU cores):
-#   first run  (converts SmolLM2 from GGUF once, caches the frozen features per attention): <= 15 min
+#   first run  (converts SmolLM2 from GGUF once, builds the frozen feature cache): <= 15 min
 #   cached run (same output folder, caches reused):                                          <= 5 min
 # Usage: bench/pooling_grid.sh [OUTPUT_DIR] [extra Hydra overrides...]
 # Run from the checkout root; PYTHON defaults to python (e.g. PYTHON=/work/main/.venv/bin/python).

@@ -1,11 +1,14 @@
 """The frozen regime's feature cache: a frozen backbone's outputs, computed once per
 (backbone, attention, max length, texts) and stored on disk.
 
-Only what the poolers read is stored (see ``features.TokenFeatures``): last-layer token states
-``[N, T, H]`` and the per-layer last-token and mean vectors ``[N, L + 1, H]`` in float16, plus the
-padding mask. Texts are encoded sorted by length (little padding), with progress and an ETA on
-stderr. A file lock next to the cache file makes trials that start together compute it once: the
-first computes, the others wait and then load it (memory-mapped).
+Only what the poolers read is stored (see ``features.TokenFeatures``): the last layer's token
+states, packed without padding (``tokens`` ``[total tokens, H]``, text ``i`` at rows
+``offsets[i]:offsets[i + 1]``, so one long document does not pad every short sentence), and the
+per-layer last-token and mean vectors ``[N, L + 1, H]``, all in float16. Texts are encoded sorted
+by length (little padding), with progress and an ETA on stderr. File locks make trials that start
+together compute it once: the texts are split into shards, each computed by the first trial to
+take it (so two trials starting together build one cache on two cores), merged by one trial while
+the others wait, then loaded by all (memory-mapped).
 """
 
 from __future__ import annotations
@@ -23,11 +26,12 @@ from modules.embedding.backbone import Backbone
 from modules.embedding.features import TokenFeatures
 
 STORE_DTYPE = torch.float16
+FORMAT = "packed-v2"  # part of the cache key: caches of an older layout are never loaded
 
 
 def cache_key(backbone: str, attention: str, max_length: int, texts: list[str]) -> str:
     """A short stable id of what the cache holds."""
-    payload = json.dumps([backbone, attention, max_length, sorted(set(texts))])
+    payload = json.dumps([FORMAT, backbone, attention, max_length, sorted(set(texts))])
     digest = hashlib.sha1(payload.encode("utf-8")).hexdigest()[:12]
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in backbone)[-40:]
     return f"{safe}-{attention}-len{max_length}-{digest}"
@@ -40,7 +44,7 @@ class FeatureCache:
         self.texts = list(texts)
         self.row = {t: i for i, t in enumerate(self.texts)}
         self.tokens = tensors["tokens"]
-        self.mask = tensors["mask"]
+        self.offsets = tensors["offsets"]
         self.layer_last = tensors["layer_last"]
         self.layer_mean = tensors["layer_mean"]
 
@@ -55,14 +59,28 @@ class FeatureCache:
 
     def lookup(self, texts: list[str]) -> TokenFeatures:
         rows = torch.tensor([self.row[t] for t in texts], dtype=torch.long)
-        mask = self.mask[rows]
-        width = max(int(mask.sum(dim=1).max()), 1)
+        starts, ends = self.offsets[rows], self.offsets[rows + 1]
+        lengths = ends - starts
+        width = max(int(lengths.max()), 1)
+        tokens = torch.zeros(len(texts), width, self.tokens.shape[-1])
+        for i, (start, length) in enumerate(zip(starts.tolist(), lengths.tolist(), strict=True)):
+            tokens[i, :length] = self.tokens[start : start + length].float()
+        mask = (torch.arange(width)[None, :] < lengths[:, None]).long()
         return TokenFeatures(
-            tokens=self.tokens[rows, :width].float(),
-            mask=mask[:, :width].long(),
+            tokens=tokens,
+            mask=mask,
             layer_last=self.layer_last[rows].float(),
             layer_mean=self.layer_mean[rows].float(),
         )
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.tokens.shape[-1])
+
+    @property
+    def num_layers(self) -> int:
+        """Transformer layers (the per-layer tensors also hold the embedding output)."""
+        return int(self.layer_last.shape[1]) - 1
 
     @classmethod
     def load(cls, path: Path) -> FeatureCache:
@@ -83,10 +101,12 @@ def compute_features(
         ]
     ]
     order = sorted(range(len(texts)), key=lambda i: lengths[i])
-    n, t, h, layers = len(texts), max(lengths, default=1), backbone.hidden_size, backbone.num_layers
+    n, h, layers = len(texts), backbone.hidden_size, backbone.num_layers
+    offsets = torch.zeros(n + 1, dtype=torch.long)
+    offsets[1:] = torch.tensor(lengths, dtype=torch.long).cumsum(0)
     out = {
-        "tokens": torch.zeros(n, t, h, dtype=STORE_DTYPE),
-        "mask": torch.zeros(n, t, dtype=torch.bool),
+        "tokens": torch.zeros(int(offsets[-1]), h, dtype=STORE_DTYPE),
+        "offsets": offsets,
         "layer_last": torch.zeros(n, layers + 1, h, dtype=STORE_DTYPE),
         "layer_mean": torch.zeros(n, layers + 1, h, dtype=STORE_DTYPE),
     }
@@ -100,10 +120,11 @@ def compute_features(
         feats = TokenFeatures.from_hidden_states(
             backbone(enc["input_ids"], enc["attention_mask"]), enc["attention_mask"]
         )
-        width = feats.tokens.shape[1]
         index = torch.tensor(rows)
-        out["tokens"][index, :width] = feats.tokens.to(STORE_DTYPE)
-        out["mask"][index, :width] = enc["attention_mask"].bool()
+        for j, i in enumerate(rows):
+            out["tokens"][offsets[i] : offsets[i + 1]] = feats.tokens[j, : lengths[i]].to(
+                STORE_DTYPE
+            )
         out["layer_last"][index] = feats.layer_last.to(STORE_DTYPE)
         out["layer_mean"][index] = feats.layer_mean.to(STORE_DTYPE)
         now = time.time()
@@ -122,25 +143,71 @@ def compute_features(
     return out
 
 
+def _save(path: Path, texts: list[str], data: dict[str, torch.Tensor]) -> None:
+    """Write ``path`` and its text list; the rename makes the cache appear only when complete."""
+    partial = path.with_suffix(".partial")
+    torch.save(data, partial)
+    Path(str(path) + ".texts.json").write_text(json.dumps(texts), encoding="utf-8")
+    partial.rename(path)
+
+
+def _merge(parts: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Shards concatenated in order (packed token rows and their offsets shifted)."""
+    shift, offsets = 0, [torch.zeros(1, dtype=torch.long)]
+    for part in parts:
+        offsets.append(part["offsets"][1:] + shift)
+        shift += int(part["offsets"][-1])
+    merged = {k: torch.cat([p[k] for p in parts]) for k in ("tokens", "layer_last", "layer_mean")}
+    return {**merged, "offsets": torch.cat(offsets)}
+
+
 def load_or_build(
     folder: str | Path,
     key: str,
     texts: list[str],
     backbone_factory: Callable[[], Backbone],
     batch_size: int = 32,
+    shards: int = 1,
 ) -> FeatureCache:
-    """The cache ``folder/key.pt``: loaded if present, else computed once under a file lock."""
-    from filelock import FileLock
+    """The cache ``folder/key.pt``: loaded if present, else computed once.
+
+    The texts are split into ``shards``, each computed by whichever trial takes its file lock
+    first, so trials that start together build one cache on several cores; the last shard done
+    is merged into the cache file under the cache's own lock, which every other trial waits on.
+    """
+    from filelock import FileLock, Timeout
 
     texts = list(dict.fromkeys(texts))
     path = Path(folder).expanduser() / f"{key}.pt"
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        with FileLock(str(path) + ".lock"):
-            if not path.exists():
-                data = compute_features(backbone_factory(), texts, batch_size, label=key)
-                partial = path.with_suffix(".partial")
-                torch.save(data, partial)
-                Path(str(path) + ".texts.json").write_text(json.dumps(texts), encoding="utf-8")
-                partial.rename(path)
+    chunks = [texts[i::shards] for i in range(shards)]
+    parts = [path.with_name(f"{key}.shard{i}of{shards}.pt") for i in range(shards)]
+    backbone: list[Backbone] = []  # loaded once, only by a trial that computes a shard
+
+    def build(i: int) -> None:
+        if not parts[i].exists() and not path.exists():
+            backbone[:] = backbone or [backbone_factory()]
+            label = f"{key} shard {i + 1}/{shards}"
+            _save(parts[i], chunks[i], compute_features(backbone[0], chunks[i], batch_size, label))
+
+    for i in range(shards):  # shards no other trial is computing
+        try:
+            with FileLock(str(parts[i]) + ".lock", timeout=0):
+                build(i)
+        except Timeout:
+            continue
+    with FileLock(str(path) + ".lock"):
+        if not path.exists():
+            for i in range(shards):  # waits for shards still being computed elsewhere
+                with FileLock(str(parts[i]) + ".lock"):
+                    build(i)  # only if the trial computing it died
+            if shards == 1:
+                Path(str(parts[0]) + ".texts.json").rename(str(path) + ".texts.json")
+                parts[0].rename(path)
+            else:
+                data = _merge([torch.load(p, weights_only=True) for p in parts])
+                _save(path, [t for chunk in chunks for t in chunk], data)
+                for p in parts:
+                    p.unlink()
+                    Path(str(p) + ".texts.json").unlink()
     return FeatureCache.load(path)

@@ -37,6 +37,10 @@ class TripletDataModule(L.LightningDataModule):
         self.dev_pairs = list(dev_pairs)
         self.batch_size = batch_size
 
+    def train_texts(self) -> list[str]:
+        """Every text of the training triplets (what feature normalization is fitted on)."""
+        return list(dict.fromkeys(t for r in self.train_rows for t in r))
+
     def texts(self) -> list[str]:
         """Every text training and validation read (for the frozen feature cache)."""
         rows = [*self.train_rows, *self.dev_rows]

@@ -35,7 +35,8 @@ def gather_last(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 @dataclass
 class TokenFeatures:
     """``tokens`` [B, T, H] (last layer), ``mask`` [B, T], ``layer_last`` and ``layer_mean``
-    [B, L + 1, H] (embedding output and every layer; last-token state / masked mean)."""
+    [B, L + 1, H] (index 0 the embedding output, then every layer; last-token state / masked
+    mean)."""
 
     tokens: torch.Tensor
     mask: torch.Tensor

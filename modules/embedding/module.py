@@ -51,7 +51,8 @@ class EmbeddingModule(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         """Keep only what trains: frozen backbone weights (all of them in the frozen regime, the
-        base weights under LoRA) are rebuilt from the backbone source, not checkpointed."""
+        base weights under LoRA) are rebuilt from the backbone source, and the feature
+        normalization's statistics are refitted before training, so neither is checkpointed."""
         frozen = {
             f"model.backbone.{name}"
             for name, p in (
@@ -60,7 +61,7 @@ class EmbeddingModule(L.LightningModule):
             if not p.requires_grad
         }
         state = checkpoint["state_dict"]
-        for key in [k for k in state if k in frozen]:
+        for key in [k for k in state if k in frozen or k.startswith("model.pooler.normalizer.")]:
             del state[key]
 
     @property
@@ -78,6 +79,19 @@ class EmbeddingModule(L.LightningModule):
                 )
             )
         return self.model.features(texts)
+
+    @torch.no_grad()
+    def fit_normalizer(self, texts: Sequence[str], batch_size: int | None = None) -> None:
+        """Fit the pooler's feature normalization on ``texts`` (the training texts only)."""
+        if self.model.pooler.normalizer.mode == "none":
+            return
+        was_training = self.training
+        self.eval()
+        size = batch_size or self.encode_batch_size
+        texts = list(texts)
+        batches = (self.features(texts[i : i + size]) for i in range(0, len(texts), size))
+        self.model.pooler.fit_normalizer(f.to(torch.float32) for f in batches)
+        self.train(was_training)
 
     def embed(self, texts: list[str]) -> torch.Tensor:
         return self.model.embed(self.features(list(texts)))

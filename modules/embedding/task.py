@@ -1,7 +1,13 @@
 """The embedding study's task (Tang & Yang, 2024, arXiv 2409.02727): build the backbone (or its
-frozen feature cache), the pooler and the data; fit with the sweep's callbacks; evaluate with the
-evaluation suite (STS, retrieval, classification, clustering); write per-example scores; export a
-sentence-transformers folder; return every score.
+frozen feature cache), the pooler and the data; fit the pooler's feature normalization on the
+training texts; score two untrained references; fit with the sweep's callbacks; evaluate with the
+evaluation suite (STS, retrieval, classification, clustering, held-out document similarity);
+write per-example scores; export a sentence-transformers folder; return every score.
+
+The references, on the suite's similarity tasks (STS-B test, held-out): ``<metric>_untrained``,
+this design before training (normalization fitted, pooler and head at their initialization), and
+``<metric>_base``, the base model as a user would try it untrained (the last layer's mean,
+unnormalized). A trained design should beat both (the preset's ``analysis.sanity`` checks it).
 
 Config groups read: ``backbone`` (source, attention, max_length), ``finetune`` (regime, cache),
 ``pooling`` (a pooler class by ``_target_``), ``model`` (the LightningModule), ``data`` (a
@@ -17,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from modules.embedding.backbone import Backbone, load_backbone
 from modules.embedding.cache import cache_key, load_or_build
+from modules.embedding.module import EmbeddingModule
 from modules.embedding.regimes import apply_regime
 from modules.task import RunContext, extra_callbacks
 
@@ -40,6 +47,22 @@ def backbone_factory(cfg: DictConfig) -> Callable[[], Backbone]:
         )
 
     return build
+
+
+def reference_metrics(suite: Any, encode: Callable, suffix: str) -> dict[str, float]:
+    """The suite's similarity-task scores of ``encode``, each named ``<metric>_<suffix>``."""
+    results = suite.run(encode, suite.reference_evaluators)
+    return {f"{r.metric}_{suffix}": float(r.value) for r in results}
+
+
+def base_encoder(module: EmbeddingModule) -> Callable:
+    """The untrained base model's encoder: mean of the last layer, no normalization, no head
+    training (the identity head), over the same backbone or feature cache as ``module``."""
+    from modules.embedding.poolers import build_pooler
+
+    pooler = build_pooler("mean", module.model.pooler.hidden_size)
+    base = EmbeddingModule(pooler, backbone=module.model.backbone, cache=module.cache)
+    return base.encode
 
 
 def _write_per_example(results: list[Any], folder) -> None:
@@ -71,8 +94,9 @@ class EmbeddingTask:
                 texts,
                 build_backbone,
                 int(cfg.finetune.get("cache_batch_size", 32)),
+                int(cfg.finetune.get("cache_shards", 1)),
             )
-            hidden_size, num_layers = cache.tokens.shape[-1], cache.layer_last.shape[1] - 1
+            hidden_size, num_layers = cache.hidden_size, cache.num_layers
         else:
             lora = cfg.finetune.get("lora")
             backbone = apply_regime(
@@ -88,12 +112,18 @@ class EmbeddingTask:
             optimizer=instantiate(cfg.optim),
             val_pairs=data.dev_pairs,
         )
+        module.fit_normalizer(data.train_texts())
+        references = {
+            **reference_metrics(suite, module.encode, "untrained"),
+            **reference_metrics(suite, base_encoder(module), "base"),
+        }
         trainer = instantiate(cfg.trainer, callbacks=[*ctx.callbacks, *extra_callbacks(cfg)])
         trainer.fit(module, datamodule=data, ckpt_path=ctx.resume_from)
 
         results = suite.run(module.encode)
         _write_per_example(results, ctx.artifact_dir)
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
+        metrics.update(references)
         for result in results:
             metrics.update(
                 {

@@ -29,13 +29,17 @@ class STSEvaluator:
         b = l2_normalize(encode([p.sentence2 for p in self.pairs]))
         cosine = np.sum(a * b, axis=1)
         gold = np.array([p.score for p in self.pairs], dtype=np.float64)
-        frame = pd.DataFrame(
-            {"example_id": np.arange(len(gold)), "prediction": cosine, "target": gold}
-        )
-        return EvalResult(
-            metric=f"sts/{self.name}/spearman",
-            value=float(spearmanr(cosine, gold).statistic),
-            extra={f"sts/{self.name}/pearson": float(pearsonr(cosine, gold).statistic)},
-            per_example=frame,
-            statistic="spearman",
-        )
+        return correlation_result(f"sts/{self.name}", cosine, gold)
+
+
+def correlation_result(prefix: str, cosine: np.ndarray, gold: np.ndarray) -> EvalResult:
+    """``<prefix>/spearman`` of predicted vs gold similarities (``<prefix>/pearson`` as an extra),
+    with per-example predictions and targets."""
+    frame = pd.DataFrame({"example_id": np.arange(len(gold)), "prediction": cosine, "target": gold})
+    return EvalResult(
+        metric=f"{prefix}/spearman",
+        value=float(spearmanr(cosine, gold).statistic),
+        extra={f"{prefix}/pearson": float(pearsonr(cosine, gold).statistic)},
+        per_example=frame,
+        statistic="spearman",
+    )

@@ -1,9 +1,11 @@
-"""The four evaluation tasks of the pooling study, built from bundled data at configurable sizes.
+"""The evaluation tasks of the pooling study, built from bundled data at configurable sizes.
 
 STS and retrieval use the STS-B test split (gold scores are present there); classification trains
 on a 20 Newsgroups train subset and tests on a 20NG test subset; clustering uses another 20NG test
 subset. Subsets are stratified (``size // 20`` documents per newsgroup) and seeded; ``None`` means
-the whole split. All texts are encoded in one call, so an encoder sees each distinct text once.
+the whole split. With ``heldout=True`` a fifth task, held-out document similarity on the Lee
+corpus (``doc_similarity.py``), which the study never tunes on. All texts are encoded in one call,
+so an encoder sees each distinct text once.
 """
 
 from __future__ import annotations
@@ -12,15 +14,24 @@ from dataclasses import replace
 
 import numpy as np
 
+from modules.data.lee import load_lee
 from modules.data.newsgroups import TextDataset, load_newsgroups
 from modules.data.stsb import load_stsb
 from modules.evaluation.classification import ClassificationEvaluator
 from modules.evaluation.clustering import ClusteringEvaluator
+from modules.evaluation.doc_similarity import DocumentSimilarityEvaluator
 from modules.evaluation.result import Encoder, EvalResult
 from modules.evaluation.retrieval import RetrievalEvaluator
 from modules.evaluation.sts import STSEvaluator
 
 N_NEWSGROUPS = 20
+Evaluator = (
+    STSEvaluator
+    | RetrievalEvaluator
+    | ClassificationEvaluator
+    | ClusteringEvaluator
+    | DocumentSimilarityEvaluator
+)
 
 
 def _per_class(size: int | None) -> int | None:
@@ -35,8 +46,9 @@ def _truncate(data: TextDataset, max_chars: int | None) -> TextDataset:
 
 class EvaluationSuite:
     """STS (Spearman), retrieval (nDCG@10, MRR@10), classification (accuracy), clustering
-    (V-measure). Sizes: STS pairs, retrieval queries, classification train/test documents and
-    clustering documents; 20NG texts are cut to ``max_chars`` characters."""
+    (V-measure), and with ``heldout`` held-out document similarity (Lee corpus, Spearman). Sizes:
+    STS pairs, retrieval queries, classification train/test documents and clustering documents;
+    20NG texts are cut to ``max_chars`` characters."""
 
     def __init__(
         self,
@@ -47,6 +59,7 @@ class EvaluationSuite:
         clustering_docs: int | None = 500,
         max_chars: int | None = 1000,
         seed: int = 0,
+        heldout: bool = False,
     ) -> None:
         test_pairs = load_stsb("test")
         order = np.random.default_rng(seed).permutation(len(test_pairs))
@@ -67,21 +80,30 @@ class EvaluationSuite:
             "test", limit_per_class=_per_class(clustering_docs), seed=seed + 1
         )
         self.clustering = ClusteringEvaluator(_truncate(cluster, max_chars), seed=seed)
+        self.heldout = DocumentSimilarityEvaluator(load_lee()) if heldout else None
 
     @property
-    def evaluators(
-        self,
-    ) -> list[STSEvaluator | RetrievalEvaluator | ClassificationEvaluator | ClusteringEvaluator]:
-        """The four evaluators, in report order."""
-        return [self.sts, self.retrieval, self.classification, self.clustering]
+    def evaluators(self) -> list[Evaluator]:
+        """Every evaluator, in report order."""
+        tasks = [self.sts, self.retrieval, self.classification, self.clustering, self.heldout]
+        return [e for e in tasks if e is not None]
+
+    @property
+    def reference_evaluators(self) -> list[Evaluator]:
+        """The similarity tasks (STS-B, held-out) on which a trained model is compared with
+        untrained references (cheap: no classifier or clustering to fit)."""
+        return [e for e in (self.sts, self.heldout) if e is not None]
 
     def texts(self) -> list[str]:
         """Every distinct text the suite encodes, in first-seen order (for precomputed caches)."""
         return list(dict.fromkeys(t for e in self.evaluators for t in e.texts()))
 
-    def run(self, encode: Encoder) -> list[EvalResult]:
-        """Encode :meth:`texts` once with ``encode`` and run the four evaluators."""
-        texts = self.texts()
+    def run(
+        self, encode: Encoder, evaluators: list[Evaluator] | None = None
+    ) -> list[EvalResult]:
+        """Encode the texts once with ``encode`` and run ``evaluators`` (default: all)."""
+        evaluators = self.evaluators if evaluators is None else evaluators
+        texts = list(dict.fromkeys(t for e in evaluators for t in e.texts()))
         embeddings = np.asarray(encode(texts))
         if embeddings.shape[0] != len(texts):
             raise ValueError(f"encode returned {embeddings.shape[0]} rows for {len(texts)} texts")
@@ -90,4 +112,4 @@ class EvaluationSuite:
         def lookup(batch: list[str]) -> np.ndarray:
             return embeddings[[row[t] for t in batch]]
 
-        return [evaluator.evaluate(lookup) for evaluator in self.evaluators]
+        return [evaluator.evaluate(lookup) for evaluator in evaluators]

@@ -34,8 +34,10 @@ def generalized_mean(states: torch.Tensor, mask: torch.Tensor, p: torch.Tensor) 
 class GeMPooler(Pooler):
     """GeM over tokens with one learnable exponent (Radenović et al., 2018)."""
 
-    def __init__(self, hidden_size: int, num_layers: int = 0, p: float = 3.0) -> None:
-        super().__init__(hidden_size, num_layers, p=p)
+    def __init__(
+        self, hidden_size: int, num_layers: int = 0, p: float = 3.0, normalize: str = "none"
+    ) -> None:
+        super().__init__(hidden_size, num_layers, normalize, p=p)
         self.p = nn.Parameter(torch.tensor(float(p)))
 
     def pool(self, features: TokenFeatures) -> torch.Tensor:
@@ -47,9 +49,14 @@ class GroupGeMPooler(Pooler):
     """Group GeM: one learnable exponent per channel group (Ko et al., 2022)."""
 
     def __init__(
-        self, hidden_size: int, num_layers: int = 0, p: float = 3.0, groups: int = 8
+        self,
+        hidden_size: int,
+        num_layers: int = 0,
+        p: float = 3.0,
+        groups: int = 8,
+        normalize: str = "none",
     ) -> None:
-        super().__init__(hidden_size, num_layers, p=p, groups=groups)
+        super().__init__(hidden_size, num_layers, normalize, p=p, groups=groups)
         if hidden_size % groups:
             raise ValueError(f"hidden size {hidden_size} is not divisible by {groups} groups")
         self.groups = groups

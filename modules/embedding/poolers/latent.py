@@ -4,6 +4,8 @@ after NV-Embed's latent attention layer, Lee et al., 2024).
 As specified for this study: ``num_latents`` learned latent vectors cross-attend to the last
 layer's non-pad token states, then a feed-forward block (both residual), then the mean over the
 latents. (NV-Embed itself lets the tokens query the latents and averages over tokens.)
+``normalize`` acts on the pooled vector, with statistics of the untrained pooler's outputs on the
+training texts: a fixed affine map in front of the projection head.
 """
 
 from __future__ import annotations
@@ -28,10 +30,12 @@ class LatentAttentionPooler(Pooler):
         num_heads: int = 4,
         head_dim: int = 32,
         ffn_mult: int = 2,
+        normalize: str = "none",
     ) -> None:
         super().__init__(
             hidden_size,
             num_layers,
+            normalize,
             num_latents=num_latents,
             num_heads=num_heads,
             head_dim=head_dim,

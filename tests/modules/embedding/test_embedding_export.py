@@ -14,42 +14,52 @@ from modules.embedding.poolers import build_pooler
 TEXTS = ["A man is playing a guitar.", "Two dogs run in the snow.", "short", "The stock fell."]
 
 
-def _module(source: str, attention: str, pooler: str) -> EmbeddingModule:
+FIT_TEXTS = ["A woman slices an onion.", "The market fell.", "Dogs run.", "A plane lands."] * 3
+
+
+def _module(source: str, attention: str, pooler: str, normalize: str = "none") -> EmbeddingModule:
     backbone = load_backbone(source, attention, max_length=16)
-    config = {"num_latents": 4, "num_heads": 2, "head_dim": 8} if pooler != "last_token" else {}
+    trainable = pooler in ("latent_attention", "multilayer")
+    config = {"num_latents": 4, "num_heads": 2, "head_dim": 8} if trainable else {}
     if pooler == "multilayer":
         config["attention"] = attention
     module = EmbeddingModule(
-        build_pooler(pooler, backbone.hidden_size, backbone.num_layers, **config),
+        build_pooler(
+            pooler, backbone.hidden_size, backbone.num_layers, normalize=normalize, **config
+        ),
         backbone=backbone,
         head_dim=32,
     )
+    module.fit_normalizer(FIT_TEXTS)
     with torch.no_grad():  # make the head non-trivial
         module.model.head.linear.weight.add_(torch.randn_like(module.model.head.linear.weight))
     return module
 
 
 @pytest.mark.parametrize(
-    ("which", "attention", "pooler"),
+    ("which", "attention", "pooler", "normalize"),
     [
-        ("smollm2", "bidirectional", "multilayer"),
-        ("smollm2", "causal", "last_token"),
-        ("minilm", "causal", "latent_attention"),
+        ("smollm2", "bidirectional", "multilayer", "none"),
+        ("smollm2", "causal", "multilayer", "zscore"),
+        ("smollm2", "causal", "last_token", "whiten"),
+        ("minilm", "causal", "latent_attention", "none"),
     ],
 )
 def test_export_reloads_with_same_embeddings(
-    tmp_path, smollm2_path, minilm_path, which, attention, pooler
+    tmp_path, smollm2_path, minilm_path, which, attention, pooler, normalize
 ):
+    """The exported folder reproduces ``encode``, feature normalization included."""
     from sentence_transformers import SentenceTransformer
 
     source = smollm2_path if which == "smollm2" else minilm_path
-    module = _module(source, attention, pooler)
+    module = _module(source, attention, pooler, normalize)
     expected = module.encode(TEXTS)
     path = export_sentence_transformer(module.model, tmp_path)
     loaded = SentenceTransformer(str(path), device="cpu", trust_remote_code=True)
     got = loaded.encode(TEXTS, convert_to_numpy=True, batch_size=2)
     np.testing.assert_allclose(got, expected, atol=1e-4)
     assert loaded[0].attention == attention
+    assert loaded[1].pooler.normalizer.mode == normalize
     # the reloaded tokenizer still appends EOS (last-token pooling reads it)
     tok = loaded[0].tokenizer
     assert tok("hi")["input_ids"][-1] in {tok.eos_token_id, tok.sep_token_id}

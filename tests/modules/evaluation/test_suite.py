@@ -15,6 +15,7 @@ METRICS = [
     "retrieval/stsb/ndcg_at_10",
     "classification/20ng/accuracy",
     "clustering/20ng/v_measure",
+    "heldout/lee/spearman",
 ]
 
 
@@ -36,6 +37,7 @@ def suite() -> EvaluationSuite:
         classification_test=40,
         clustering_docs=60,
         max_chars=300,
+        heldout=True,
     )
 
 
@@ -67,6 +69,19 @@ def test_run_and_write(suite: EvaluationSuite, tmp_path: Path) -> None:
     assert results[0].value > 0.2  # word overlap tracks STS-B similarity
     write_per_example(results, tmp_path)
     assert set(read_per_example(tmp_path)) == set(METRICS)
+
+
+def test_reference_run_encodes_only_the_similarity_tasks(suite: EvaluationSuite) -> None:
+    seen: list[str] = []
+
+    def encode(texts):
+        seen.extend(texts)
+        return bag_of_words(texts)
+
+    results = suite.run(encode, suite.reference_evaluators)
+    assert [r.metric for r in results] == ["sts/stsb/spearman", "heldout/lee/spearman"]
+    assert set(seen) == set(suite.sts.texts()) | set(suite.heldout.texts())
+    assert results[1].value > 0.05  # hashed word counts track the Lee judgements a little
 
 
 def test_config_builds_the_suite() -> None:
