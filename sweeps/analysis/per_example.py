@@ -112,7 +112,9 @@ def _entropy(counts: np.ndarray) -> np.ndarray:
     return -(np.where(counts > 0, p * np.log(p), 0.0)).sum(axis=-1)
 
 
-def v_measure_batched(values: np.ndarray, target: np.ndarray | None) -> np.ndarray:
+def v_measure_batched(
+    values: np.ndarray, target: np.ndarray | None, n_codes: int | None = None
+) -> np.ndarray:
     """V-measure (Rosenberg & Hirschberg, 2007) of each row of ``values`` against ``target``.
 
     The same quantity as scikit-learn's ``v_measure_score`` (a test checks it), from contingency
@@ -121,8 +123,11 @@ def v_measure_batched(values: np.ndarray, target: np.ndarray | None) -> np.ndarr
     """
     rows = np.atleast_2d(np.asarray(values))
     _, t = np.unique(np.asarray(target), return_inverse=True)
-    _, c = np.unique(rows, return_inverse=True)
-    c = c.reshape(rows.shape)
+    if n_codes is None:  # arbitrary labels: number them (a sort of every row)
+        _, c = np.unique(rows, return_inverse=True)
+        c = c.reshape(rows.shape)
+    else:  # already numbered 0..n_codes-1 (the permutation test numbers them once)
+        c = rows
     n_t, n_c = int(t.max()) + 1, int(c.max()) + 1
     offsets = np.arange(rows.shape[0])[:, None] * (n_t * n_c)
     flat = np.bincount((offsets + t[None, :] * n_c + c).ravel(), minlength=rows.shape[0] * n_t * n_c)

@@ -124,10 +124,12 @@ def _stratum_statistic(pair: PairedExamples, statistic: str):
         return _spearman_difference(a.astype(float), b.astype(float), pair.target)
     if statistic == "v_measure":
         target = pair.target
+        labels, codes = np.unique(np.concatenate([a, b]), return_inverse=True)
+        code_a, code_b, n_codes = codes[: len(a)], codes[len(a) :], len(labels)
 
         def v_measure(swap: np.ndarray) -> np.ndarray:
-            x, y = np.where(swap, b, a), np.where(swap, a, b)
-            return v_measure_batched(x, target) - v_measure_batched(y, target)
+            x, y = np.where(swap, code_b, code_a), np.where(swap, code_a, code_b)
+            return v_measure_batched(x, target, n_codes) - v_measure_batched(y, target, n_codes)
 
         return _Unpacked(v_measure, len(a))
     raise ValueError(f"unknown per-example statistic {statistic!r}")
