@@ -167,7 +167,9 @@ class SequenceRun:
             t, task_accuracies(self.test_pos[seen], self.pred, self.positions[: t + 1])
         )
         metrics = self.matrix.summary(t)
-        metrics["current_acc"] = within_task_accuracy(scores, self.test_pos[seen], self.positions[t])
+        metrics["current_acc"] = within_task_accuracy(
+            scores, self.test_pos[seen], self.positions[t]
+        )
         metrics.update(base_new_accuracy(self.test_pos[seen], self.pred, self.positions[0]))
         metrics["task"] = float(t)
         self.metrics, self.done = metrics, t + 1

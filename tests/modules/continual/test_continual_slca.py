@@ -43,9 +43,13 @@ def test_learning_rate_per_parameter_group() -> None:
 def test_alignment_shrinks_older_class_means_as_the_official_code() -> None:
     g = ClassGaussians()
     for task in range(3):  # classes 2t, 2t+1 at task t, every mean at 1
-        g.add(torch.ones(4, 2), torch.tensor([2 * task, 2 * task, 2 * task + 1, 2 * task + 1]), task)
+        g.add(
+            torch.ones(4, 2), torch.tensor([2 * task, 2 * task, 2 * task + 1, 2 * task + 1]), task
+        )
     scales = g.mean_scales(current_task=2)  # 0.9 + 0.1 (t + 1) / 3
-    assert [scales[c] for c in range(6)] == pytest.approx([0.9 + 0.1 / 3] * 2 + [0.9 + 0.2 / 3] * 2 + [1.0] * 2)
+    assert [scales[c] for c in range(6)] == pytest.approx(
+        [0.9 + 0.1 / 3] * 2 + [0.9 + 0.2 / 3] * 2 + [1.0] * 2
+    )
     x, y = g.sample(3, scales=scales, generator=torch.Generator().manual_seed(0))
     assert torch.allclose(x[y == 0], torch.full((3, 2), 0.9 + 0.1 / 3), atol=0.05)
     assert torch.allclose(x[y == 5], torch.ones(3, 2), atol=0.05)

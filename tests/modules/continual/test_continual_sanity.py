@@ -1,0 +1,92 @@
+"""The continual study's sanity contract (conf/experiment/cl_baselines.yaml, analysis.sanity) on
+tiny Split-MNIST runs of the real task: it holds with the default configs and is violated by the
+old setting (BatchNorm in train mode, SGD at 0.01 on backbone and head, one epoch)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from modules.task import RunContext
+
+MNIST = "scenarios.split_mnist"
+# BatchNorm layers learning batch statistics, one rate of 0.01 for backbone and head, one epoch
+OLD = ["method.train_bn=true", "method.backbone_lr=0.01", "method.head_lr=0.01", "method.epochs=1"]
+
+
+def _run(method: str, tmp_path: Path, *extra: str) -> dict[str, float]:
+    pytest.importorskip("mlxtend")
+    pytest.importorskip("efficientnet_lite_pytorch")
+    from modules.continual.task import ContinualTask
+    from sweeps.config import compose_config, resolve
+
+    cfg = resolve(
+        compose_config(
+            [
+                "+experiment=cl_baselines",
+                f"paths.output_dir={tmp_path}",
+                "~scenarios.split_20ng",
+                f"method={method}",
+                f"{MNIST}.data.train_per_class=40",
+                f"{MNIST}.data.test_per_class=20",
+                *extra,
+            ]
+        )
+    )
+    return ContinualTask().run(cfg, RunContext(artifact_dir=tmp_path / method))
+
+
+def _contract_frame(tmp_path: Path, *extra: str) -> pd.DataFrame:
+    rows = []
+    for method in ("nmc", "finetune", "joint"):
+        metrics = _run(method, tmp_path, *(extra if method != "nmc" else ()))
+        rows.append({"design": f"method={method}", "status": "FINISHED", **metrics})
+    return pd.DataFrame(rows)
+
+
+def _contract() -> list[dict]:
+    from omegaconf import OmegaConf
+
+    from sweeps.config import compose_config
+
+    cfg = compose_config(["+experiment=cl_baselines"])
+    return OmegaConf.to_container(cfg.analysis.sanity, resolve=True)
+
+
+@pytest.mark.slow
+def test_contract_holds_with_defaults_and_the_old_setting_violates_it(tmp_path: Path) -> None:
+    from sweeps.analysis.sanity import check_contract
+
+    fixed = {r.metric: r.status for r in check_contract(_contract(), _contract_frame(tmp_path))}
+    assert fixed["cl/split_mnist/acc"] == "ok"  # joint bounds finetune and NMC
+    assert fixed["cl/split_mnist/current_acc"] == "ok"
+    old = check_contract(_contract(), _contract_frame(tmp_path / "old", *OLD))
+    violated = {r.metric for r in old if r.status == "violated"}
+    assert "cl/split_mnist/current_acc" in violated
+
+
+@pytest.mark.parametrize(
+    ("setting", "above"),
+    [({}, True), ({"train_bn": True, "backbone_lr": 0.01, "head_lr": 0.01, "epochs": 1}, False)],
+)
+def test_finetune_beats_chance_on_task_0_unless_batchnorm_trains(
+    setting: dict, above: bool
+) -> None:
+    pytest.importorskip("mlxtend")
+    pytest.importorskip("efficientnet_lite_pytorch")
+    import torch
+
+    from modules.continual.datasets import split_mnist
+    from modules.continual.features import EfficientNetLite0Features
+    from modules.continual.sequence import SequenceRun
+    from modules.continual.trainable import FinetuneMethod
+
+    torch.manual_seed(0)
+    data = split_mnist(seed=0, train_per_class=40, test_per_class=20)
+    method = FinetuneMethod(EfficientNetLite0Features(32), 1280, **setting)
+    x_tr, x_te = torch.as_tensor(data.x_train), torch.as_tensor(data.x_test)
+    run = SequenceRun(method, data.scenario, x_tr, data.y_train, x_te, data.y_test)
+    current = run.step(0)["current_acc"]  # two classes: chance is 0.5
+    assert (current > 0.8) if above else (current < 0.65)
