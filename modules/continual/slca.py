@@ -107,10 +107,17 @@ class ClassGaussians:
         self.means: dict[int, torch.Tensor] = {}
         self.covs: dict[int, torch.Tensor] = {}
         self.tasks: dict[int, int] = {}
+        self._chols: dict[int, torch.Tensor] = {}  # Cholesky factors, computed once per class
 
     @property
     def classes(self) -> list[int]:
         return sorted(self.means)
+
+    def chol(self, c: int) -> torch.Tensor:
+        """The Cholesky factor of class ``c``'s covariance (cached)."""
+        if c not in self._chols:
+            self._chols[c] = torch.linalg.cholesky(self.covs[c])
+        return self._chols[c]
 
     def state_dict(self) -> dict:
         return {"means": dict(self.means), "covs": dict(self.covs), "tasks": dict(self.tasks)}
@@ -119,6 +126,7 @@ class ClassGaussians:
         self.means = {int(c): m for c, m in state["means"].items()}
         self.covs = {int(c): v for c, v in state["covs"].items()}
         self.tasks = {int(c): int(t) for c, t in state.get("tasks", {}).items()}
+        self._chols = {}
 
     def add(self, features: torch.Tensor, labels: torch.Tensor, task: int = 0) -> None:
         """Store (or overwrite) the statistics of every class in ``labels``, learned at ``task``."""
@@ -131,6 +139,7 @@ class ClassGaussians:
             self.means[c] = rows.mean(0)
             self.covs[c] = cov + self.ridge * eye
             self.tasks[c] = int(task)
+            self._chols.pop(c, None)
 
     def mean_scales(self, current_task: int) -> dict[int, float]:
         """SLCA's shrinkage of the class means before sampling: a class of task ``t`` is sampled
@@ -153,10 +162,9 @@ class ClassGaussians:
         given: (float32 features, int64 labels)."""
         xs, ys = [], []
         for c in self.classes if classes is None else classes:
-            mean, cov = self.means[c], self.covs[c]
+            mean, chol = self.means[c], self.chol(c)
             if scales is not None:
                 mean = mean * scales[c]
-            chol = torch.linalg.cholesky(cov)
             noise = torch.randn(
                 per_class, mean.shape[0], generator=generator, dtype=mean.dtype, device=mean.device
             )
