@@ -23,7 +23,8 @@ Config read: ``scenarios`` (name → a ``conf/scenario`` option: ``data``, a
 (``needs_inputs``) and ``num_tasks`` when they take it). Frozen-backbone methods read features
 from the on-disk cache; methods that train the backbone get a fresh pretrained one per scenario,
 unless the scenario sets ``train_backbone: false`` (a backbone too costly to train at the budget):
-then they train their heads on the cached features through an identity encoder.
+then they train their heads on the cached features through an identity encoder. A method whose
+``head_lr`` is null takes the scenario's ``head_lr`` (it depends on the features' scale).
 """
 
 from __future__ import annotations
@@ -195,8 +196,19 @@ def build_sequence(method_cfg: DictConfig, seed: int, part: ScenarioPart) -> Seq
         extra.update(feature_dim=dim, seed=seed)
         if "num_tasks" in inspect.signature(method.func).parameters:
             extra["num_tasks"] = data.scenario.num_tasks
+        if "head_lr" in method.keywords and method.keywords["head_lr"] is None:
+            extra["head_lr"] = scenario_head_lr(part)
         method = method(**extra)
     return SequenceRun(method, data.scenario, x_tr, data.y_train, x_te, data.y_test)
+
+
+def scenario_head_lr(part: ScenarioPart) -> float:
+    """The head's learning rate a scenario sets (``head_lr``) for methods that leave it null:
+    the scale of the scenario's features, not the method, decides how large a head step is."""
+    lr = part.cfg.get("head_lr")
+    if lr is None:
+        raise ValueError(f"scenario {part.name} sets no head_lr, and the method leaves it null")
+    return float(lr)
 
 
 def write_progress(name: str, matrix: AccuracyMatrix, folder: Path) -> None:
