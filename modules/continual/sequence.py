@@ -23,22 +23,32 @@ from torch import nn
 from modules.continual.metrics import AccuracyMatrix, base_new_accuracy, task_accuracies
 from modules.continual.nmc import NearestMeanClassifier
 from modules.continual.scenarios import ClassIncrementalScenario
-from modules.continual.slca import SLCALearner
 from modules.continual.teen import calibrate_prototypes
-from modules.continual.trainable import take
+from modules.continual.trainable import SLCAMethod, take
 
 
 class ContinualMethod(Protocol):
-    """``learn_task`` and ``predict`` on class positions; ``state_dict``/``load_state_dict``
+    """``learn_task``, ``scores`` (column = class position) and ``predict`` (their argmax) on
+    class positions; ``state_dict``/``load_state_dict``
     (tensors, numbers, strings, lists and dicts only) let a sequence resume after a task."""
 
     def learn_task(self, task: int, features: torch.Tensor, targets: torch.Tensor) -> None: ...
+
+    def scores(self, features: torch.Tensor) -> torch.Tensor: ...
 
     def predict(self, features: torch.Tensor) -> torch.Tensor: ...
 
     def state_dict(self) -> dict: ...
 
     def load_state_dict(self, state: dict) -> None: ...
+
+
+def by_position(scores: torch.Tensor, classes: list[int]) -> torch.Tensor:
+    """Columns of ``scores`` (one per class, in ``classes`` order) moved to column = class
+    position; positions never seen score -inf."""
+    out = torch.full((len(scores), max(classes) + 1), float("-inf"), dtype=scores.dtype)
+    out[:, torch.as_tensor(classes)] = scores
+    return out
 
 
 class NMCMethod:
@@ -49,6 +59,9 @@ class NMCMethod:
 
     def learn_task(self, task: int, features: torch.Tensor, targets: torch.Tensor) -> None:
         self.nmc.update(features, targets)
+
+    def scores(self, features: torch.Tensor) -> torch.Tensor:
+        return by_position(self.nmc.scores(features), self.nmc.classes)
 
     def predict(self, features: torch.Tensor) -> torch.Tensor:
         return self.nmc.predict(features)
@@ -83,10 +96,12 @@ class TEENMethod:
         self.classes += classes
         self.prototypes += list(protos)
 
-    def predict(self, features: torch.Tensor) -> torch.Tensor:
+    def scores(self, features: torch.Tensor) -> torch.Tensor:
         protos = F.normalize(torch.stack(self.prototypes), dim=-1)
-        index = (F.normalize(features.float(), dim=-1) @ protos.T).argmax(dim=1)
-        return torch.as_tensor(self.classes)[index]
+        return by_position(F.normalize(features.float(), dim=-1) @ protos.T, self.classes)
+
+    def predict(self, features: torch.Tensor) -> torch.Tensor:
+        return self.scores(features).argmax(dim=1)
 
     def state_dict(self) -> dict:
         return {
@@ -101,41 +116,14 @@ class TEENMethod:
         self.num_base = int(state["num_base"])
 
 
-class FrozenSLCAMethod:
-    """SLCA on frozen features: a head block per task trained on the task's logits (SGD), then
+class FrozenSLCAMethod(SLCAMethod):
+    """SLCA on frozen (cached) features: a head block per task trained on the task's logits, then
     the class Gaussians and, from the second task on, classifier alignment."""
 
-    def __init__(
-        self,
-        feature_dim: int,
-        epochs: int = 5,
-        batch_size: int = 32,
-        seed: int = 0,
-        **learner_args,
-    ) -> None:
-        self.learner = SLCALearner(nn.Identity(), feature_dim, seed=seed, **learner_args)
-        self.epochs, self.batch_size = epochs, batch_size
-        self.generator = torch.Generator().manual_seed(seed)
+    needs_inputs = False
 
-    def learn_task(self, task: int, features: torch.Tensor, targets: torch.Tensor) -> None:
-        x = features.float()
-        self.learner.begin_task(len(torch.unique(targets)))
-        for _ in range(self.epochs):
-            order = torch.randperm(len(targets), generator=self.generator)
-            for start in range(0, len(order), self.batch_size):
-                batch = order[start : start + self.batch_size]
-                self.learner.train_step(x[batch], targets[batch])
-        self.learner.end_task(x, targets, task)
-
-    def predict(self, features: torch.Tensor) -> torch.Tensor:
-        return self.learner.predict(features.float())
-
-    def state_dict(self) -> dict:
-        return {"learner": self.learner.state_dict(), "generator": self.generator.get_state()}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.learner.load_state_dict(state["learner"])
-        self.generator.set_state(state["generator"])
+    def __init__(self, feature_dim: int, epochs: int = 5, **kwargs: Any) -> None:
+        super().__init__(nn.Identity(), feature_dim, epochs=epochs, **kwargs)
 
 
 class SequenceRun:
@@ -173,11 +161,15 @@ class SequenceRun:
         idx = torch.as_tensor(self.scenario.task_indices(t))
         self.method.learn_task(t, take(self.x_train, idx), self.train_pos[idx])
         seen = np.flatnonzero(self.test_pos < self.positions[t][-1] + 1)
-        self.pred = self.method.predict(take(self.x_test, seen)).numpy()
+        scores = self.method.scores(take(self.x_test, seen))
+        self.pred = scores.argmax(dim=1).numpy()
         self.matrix.record(
             t, task_accuracies(self.test_pos[seen], self.pred, self.positions[: t + 1])
         )
         metrics = self.matrix.summary(t)
+        metrics["current_acc"] = within_task_accuracy(
+            scores, self.test_pos[seen], self.positions[t]
+        )
         metrics.update(base_new_accuracy(self.test_pos[seen], self.pred, self.positions[0]))
         metrics["task"] = float(t)
         self.metrics, self.done = metrics, t + 1
@@ -201,6 +193,14 @@ class SequenceRun:
         self.done = int(state["done"])
         if "method" in state and self.method is not None:
             self.method.load_state_dict(state["method"])
+
+
+def within_task_accuracy(scores: torch.Tensor, targets: np.ndarray, task: list[int]) -> float:
+    """Accuracy on the examples of one task when the prediction is restricted to that task's
+    classes (``task``: their positions): its chance level is one over the task's classes."""
+    rows = np.flatnonzero(np.isin(targets, task))
+    pred = scores[torch.as_tensor(rows)][:, task].argmax(dim=1).numpy()
+    return float((np.asarray(task)[pred] == targets[rows]).mean())
 
 
 def run_sequence(

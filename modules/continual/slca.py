@@ -2,8 +2,12 @@
 "SLCA: Slow Learner with Classifier Alignment for Continual Learning on a Pre-trained Model";
 official code GengDavid/SLCA).
 
-- Slow learner: the backbone trains at ``0.01 ×`` the head's learning rate (SGD, momentum 0.9; the
-  paper's head lr 0.01) — :func:`slca_param_groups`, :func:`make_optimizer`.
+- Slow learner: the backbone trains at a rate well below the ordinary fine-tuning one, the head at a
+  large one (SGD, momentum 0.9) — :func:`make_optimizer`. The official code (``models/slca.py``
+  lines 154-165) puts the ViT at ``lrate * bcb_lrscale`` = 0.01 × 0.01 and the head at 0.01; here
+  the head starts on small-norm features (unit-norm MiniLM embeddings, pooled EfficientNet
+  features), where 0.01 barely moves it in a few epochs, so the rates are set per group instead
+  (``conf/method/slca.yaml``: head 0.1, backbone 1e-4, ten times below fine-tuning's 1e-3).
 - A new head block per task (:class:`TaskHead`), trained on the current task's logits only
   (:func:`current_task_loss`: cross-entropy over the current block, targets shifted by the number
   of known classes).
@@ -12,10 +16,11 @@ official code GengDavid/SLCA).
 - Classifier alignment from the second task on: features for every seen class are sampled from its
   Gaussian and all head blocks are trained on them for a few epochs with logit normalization
   (:func:`normalized_logits`: logits divided by the mean of the per-task-block L2 norms, then by a
-  temperature of 0.1) — :func:`align_classifier`.
+  temperature of 0.1) — :func:`align_classifier`; the class means are shrunk before sampling, the
+  older the class the more, as in the official code (:meth:`ClassGaussians.mean_scales`).
 
-Ablations (:class:`SLCALearner`): ``slow_learner=False`` trains the backbone at the head's rate
-(sequential fine-tuning), ``alignment=False`` skips classifier alignment.
+Ablations (:class:`SLCALearner`): ``backbone_lr`` at the fine-tuning rate (no slow learner,
+``conf/method/slca_no_slow.yaml``), ``alignment=False`` skips classifier alignment.
 
 Labels here are positions in the scenario's class order (``ClassIncrementalScenario.remap``), so
 the block of task ``t`` owns outputs ``[known_t, known_t + size_t)``.
@@ -28,6 +33,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from modules.continual.training import sgd, train_mode
 
 
 class TaskHead(nn.Module):
@@ -71,37 +78,18 @@ class TaskHead(nn.Module):
         return torch.cat([block(features) for block in self.blocks], dim=-1)
 
 
-def slca_param_groups(
-    backbone: nn.Module | None,
-    head: nn.Module,
-    head_lr: float = 0.01,
-    backbone_lr_scale: float = 0.01,
-    slow_learner: bool = True,
-) -> list[dict]:
-    """Optimizer parameter groups: the head at ``head_lr``; the backbone at ``backbone_lr_scale ×
-    head_lr`` (the slow learner) or at ``head_lr`` when ``slow_learner`` is off. A frozen backbone
-    (no trainable parameters, or a scale of 0) gets no group."""
-    groups = [{"params": [p for p in head.parameters() if p.requires_grad], "lr": head_lr}]
-    scale = backbone_lr_scale if slow_learner else 1.0
-    if backbone is not None and scale > 0:
-        params = [p for p in backbone.parameters() if p.requires_grad]
-        if params:
-            groups.insert(0, {"params": params, "lr": head_lr * scale})
-    return groups
-
-
 def make_optimizer(
     backbone: nn.Module | None,
     head: nn.Module,
-    head_lr: float = 0.01,
-    backbone_lr_scale: float = 0.01,
-    slow_learner: bool = True,
+    head_lr: float = 0.1,
+    backbone_lr: float = 1e-4,
     momentum: float = 0.9,
     weight_decay: float = 5e-4,
 ) -> torch.optim.SGD:
-    """SGD with momentum over :func:`slca_param_groups` (weight decay 5e-4 as in the official code)."""
-    groups = slca_param_groups(backbone, head, head_lr, backbone_lr_scale, slow_learner)
-    return torch.optim.SGD(groups, lr=head_lr, momentum=momentum, weight_decay=weight_decay)
+    """SGD with momentum (weight decay 5e-4 as in the official code): the head at ``head_lr``,
+    the backbone at ``backbone_lr`` (the slow learner: a rate well below the ordinary fine-tuning
+    one); a frozen backbone (no trainable parameters, or a rate of 0) gets no group."""
+    return sgd([(backbone, backbone_lr), (head, head_lr)], momentum, weight_decay)
 
 
 def current_task_loss(logits: torch.Tensor, targets: torch.Tensor, known: int) -> torch.Tensor:
@@ -111,26 +99,37 @@ def current_task_loss(logits: torch.Tensor, targets: torch.Tensor, known: int) -
 
 
 class ClassGaussians:
-    """Per-class feature mean and covariance (+ ridge · I), and sampling from them."""
+    """Per-class feature mean and covariance (+ ridge · I), the task each class came with, and
+    sampling from them."""
 
     def __init__(self, ridge: float = 1e-4) -> None:
         self.ridge = ridge
         self.means: dict[int, torch.Tensor] = {}
         self.covs: dict[int, torch.Tensor] = {}
+        self.tasks: dict[int, int] = {}
+        self._chols: dict[int, torch.Tensor] = {}  # Cholesky factors, computed once per class
 
     @property
     def classes(self) -> list[int]:
         return sorted(self.means)
 
+    def chol(self, c: int) -> torch.Tensor:
+        """The Cholesky factor of class ``c``'s covariance (cached)."""
+        if c not in self._chols:
+            self._chols[c] = torch.linalg.cholesky(self.covs[c])
+        return self._chols[c]
+
     def state_dict(self) -> dict:
-        return {"means": dict(self.means), "covs": dict(self.covs)}
+        return {"means": dict(self.means), "covs": dict(self.covs), "tasks": dict(self.tasks)}
 
     def load_state_dict(self, state: dict) -> None:
         self.means = {int(c): m for c, m in state["means"].items()}
         self.covs = {int(c): v for c, v in state["covs"].items()}
+        self.tasks = {int(c): int(t) for c, t in state.get("tasks", {}).items()}
+        self._chols = {}
 
-    def add(self, features: torch.Tensor, labels: torch.Tensor) -> None:
-        """Store (or overwrite) the statistics of every class in ``labels``."""
+    def add(self, features: torch.Tensor, labels: torch.Tensor, task: int = 0) -> None:
+        """Store (or overwrite) the statistics of every class in ``labels``, learned at ``task``."""
         x = features.detach().to(torch.float64)
         labels = torch.as_tensor(labels)
         for c in torch.unique(labels).tolist():
@@ -139,18 +138,33 @@ class ClassGaussians:
             cov = torch.cov(rows.T) if len(rows) > 1 else torch.zeros_like(eye)
             self.means[c] = rows.mean(0)
             self.covs[c] = cov + self.ridge * eye
+            self.tasks[c] = int(task)
+            self._chols.pop(c, None)
+
+    def mean_scales(self, current_task: int) -> dict[int, float]:
+        """SLCA's shrinkage of the class means before sampling: a class of task ``t`` is sampled
+        around ``(0.9 + 0.1 (t + 1) / (current_task + 1)) · mean`` — the current task's classes at
+        their mean, older ones shrunk towards 0.9 of it (the older, the more). Follows
+        GengDavid/SLCA ``models/slca.py`` lines 199-202 (``decay = (t_id+1)/(cur_task+1)*0.1``,
+        ``cls_mean * (0.9+decay)``)."""
+        return {
+            c: 0.9 + 0.1 * (self.tasks.get(c, 0) + 1) / (current_task + 1) for c in self.classes
+        }
 
     def sample(
         self,
         per_class: int,
         classes: Sequence[int] | None = None,
         generator: torch.Generator | None = None,
+        scales: dict[int, float] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``per_class`` draws from each class's Gaussian: (float32 features, int64 labels)."""
+        """``per_class`` draws from each class's Gaussian, its mean times ``scales[c]`` when
+        given: (float32 features, int64 labels)."""
         xs, ys = [], []
         for c in self.classes if classes is None else classes:
-            mean, cov = self.means[c], self.covs[c]
-            chol = torch.linalg.cholesky(cov)
+            mean, chol = self.means[c], self.chol(c)
+            if scales is not None:
+                mean = mean * scales[c]
             noise = torch.randn(
                 per_class, mean.shape[0], generator=generator, dtype=mean.dtype, device=mean.device
             )
@@ -193,9 +207,12 @@ def align_classifier(
     seed: int = 0,
     momentum: float = 0.9,
     weight_decay: float = 5e-4,
+    current_task: int | None = None,
 ) -> list[float]:
     """Classifier alignment: each epoch draws ``samples_per_class`` features for every seen class
-    and trains all head blocks on them (SGD, cosine schedule). Returns the mean loss per epoch."""
+    (means scaled by :meth:`ClassGaussians.mean_scales` when ``current_task`` is given) and trains
+    all head blocks on them (SGD, cosine schedule). Returns the mean loss per epoch."""
+    scales = None if current_task is None else gaussians.mean_scales(current_task)
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.SGD(
         head.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay
@@ -205,7 +222,7 @@ def align_classifier(
     history: list[float] = []
     head.train()
     for _ in range(epochs):
-        x, y = gaussians.sample(samples_per_class, generator=generator)
+        x, y = gaussians.sample(samples_per_class, generator=generator, scales=scales)
         order = torch.randperm(len(y), generator=generator)
         x, y = x[order].to(device), y[order].to(device)
         total = 0.0
@@ -225,7 +242,8 @@ class SLCALearner:
     """SLCA over a task sequence: ``encoder`` maps inputs to features (a trainable backbone, or
     the identity on cached features of a frozen one).
 
-    Per task: :meth:`begin_task` adds a head block; :meth:`train_step` is one slow-learner step;
+    Per task: :meth:`begin_task` adds a head block; :meth:`train_step` is one slow-learner step
+    (BatchNorm statistics frozen unless ``train_bn``, see :mod:`modules.continual.training`);
     :meth:`end_task` stores the new classes' Gaussians and, from the second task on, aligns the
     classifier (unless ``alignment`` is off).
     """
@@ -234,21 +252,21 @@ class SLCALearner:
         self,
         encoder: nn.Module,
         feature_dim: int,
-        head_lr: float = 0.01,
-        backbone_lr_scale: float = 0.01,
-        slow_learner: bool = True,
+        head_lr: float = 0.1,
+        backbone_lr: float = 1e-4,
         alignment: bool = True,
         ca_epochs: int = 5,
         ca_samples_per_class: int = 256,
         ca_lr: float = 0.01,
         ca_temperature: float | None = 0.1,
         ridge: float = 1e-4,
+        train_bn: bool = False,
         seed: int = 0,
     ) -> None:
         self.encoder = encoder
         self.head = TaskHead(feature_dim)
-        self.head_lr, self.backbone_lr_scale = head_lr, backbone_lr_scale
-        self.slow_learner, self.alignment = slow_learner, alignment
+        self.head_lr, self.backbone_lr = head_lr, backbone_lr
+        self.alignment, self.train_bn = alignment, train_bn
         self.ca = {
             "epochs": ca_epochs,
             "samples_per_class": ca_samples_per_class,
@@ -264,15 +282,13 @@ class SLCALearner:
         """Add a head block for the new task's classes and a fresh optimizer."""
         self.known = self.head.num_classes
         self.head.add_task(num_classes, seed=self.seed * 1000 + len(self.head.blocks))
-        self.optimizer = make_optimizer(
-            self.encoder, self.head, self.head_lr, self.backbone_lr_scale, self.slow_learner
-        )
+        self.optimizer = make_optimizer(self.encoder, self.head, self.head_lr, self.backbone_lr)
         return self.optimizer
 
     def train_step(self, inputs: torch.Tensor, targets: torch.Tensor) -> float:
         """One SGD step on the current task's logits; returns the loss."""
         assert self.optimizer is not None, "call begin_task() first"
-        self.encoder.train()
+        train_mode(self.encoder, self.train_bn)
         self.head.train()
         loss = current_task_loss(self.head(self.encoder(inputs)), targets, self.known)
         self.optimizer.zero_grad()
@@ -289,10 +305,11 @@ class SLCALearner:
     def end_task(self, features: torch.Tensor, targets: torch.Tensor, task: int) -> list[float]:
         """Store the Gaussians of the task's classes (from their training ``features``), then
         align the classifier from the second task on. Returns the alignment losses per epoch."""
-        self.gaussians.add(features, targets)
+        self.gaussians.add(features, targets, task)
         if not self.alignment or task == 0:
             return []
-        return align_classifier(self.head, self.gaussians, seed=self.seed + task, **self.ca)
+        seed = self.seed + task
+        return align_classifier(self.head, self.gaussians, seed=seed, current_task=task, **self.ca)
 
     def state_dict(self) -> dict:
         """What a resumed sequence needs: encoder and head weights, the class Gaussians."""

@@ -21,7 +21,10 @@ Config read: ``scenarios`` (name → a ``conf/scenario`` option: ``data``, a
 ``method`` (a :mod:`modules.continual.sequence` or :mod:`modules.continual.trainable` class;
 ``_partial_`` ones get ``feature_dim``, ``seed``, the ``encoder`` when they train it
 (``needs_inputs``) and ``num_tasks`` when they take it). Frozen-backbone methods read features
-from the on-disk cache; methods that train the backbone get a fresh pretrained one per scenario.
+from the on-disk cache; methods that train the backbone get a fresh pretrained one per scenario,
+unless the scenario sets ``train_backbone: false`` (a backbone too costly to train at the budget):
+then they train their heads on the cached features through an identity encoder. A method whose
+``head_lr`` is null takes the scenario's ``head_lr`` (it depends on the features' scale).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import numpy as np
 import pandas as pd
 import torch
 from omegaconf import DictConfig
+from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from modules.continual.datasets import ContinualData
@@ -48,7 +52,7 @@ from modules.task import RunContext, extra_callbacks
 STATE_KEY = "continual"
 # The trial's final metrics (reported once more after the last task; the per-task accuracies
 # and the task index are not repeated, so their MLflow history has exactly one point per task).
-FINAL = ("acc", "avg_inc_acc", "forgetting", "base_acc", "new_acc", "hm_acc")
+FINAL = ("acc", "avg_inc_acc", "forgetting", "current_acc", "base_acc", "new_acc", "hm_acc")
 
 
 @dataclass
@@ -177,7 +181,8 @@ def build_sequence(method_cfg: DictConfig, seed: int, part: ScenarioPart) -> Seq
     sc, data = part.cfg, part.data
     method = instantiate(method_cfg)
     build = method.func if isinstance(method, functools.partial) else type(method)
-    if getattr(build, "needs_inputs", False):
+    trains = getattr(build, "needs_inputs", False)
+    if trains and sc.get("train_backbone", True):
         encoder = instantiate(sc.trainable_encoder)
         x_tr, x_te = _inputs(data.x_train), _inputs(data.x_test)
         dim, extra = int(encoder.feature_dim), {"encoder": encoder}
@@ -186,13 +191,24 @@ def build_sequence(method_cfg: DictConfig, seed: int, part: ScenarioPart) -> Seq
         name, cache = str(sc.encoder_name), str(sc.cache_dir)
         x_tr = cached_features(cache, name, data.x_train, encode)
         x_te = cached_features(cache, name, data.x_test, encode)
-        dim, extra = int(x_tr.shape[1]), {}
+        dim, extra = int(x_tr.shape[1]), {"encoder": nn.Identity()} if trains else {}
     if isinstance(method, functools.partial):
         extra.update(feature_dim=dim, seed=seed)
         if "num_tasks" in inspect.signature(method.func).parameters:
             extra["num_tasks"] = data.scenario.num_tasks
+        if "head_lr" in method.keywords and method.keywords["head_lr"] is None:
+            extra["head_lr"] = scenario_head_lr(part)
         method = method(**extra)
     return SequenceRun(method, data.scenario, x_tr, data.y_train, x_te, data.y_test)
+
+
+def scenario_head_lr(part: ScenarioPart) -> float:
+    """The head's learning rate a scenario sets (``head_lr``) for methods that leave it null:
+    the scale of the scenario's features, not the method, decides how large a head step is."""
+    lr = part.cfg.get("head_lr")
+    if lr is None:
+        raise ValueError(f"scenario {part.name} sets no head_lr, and the method leaves it null")
+    return float(lr)
 
 
 def write_progress(name: str, matrix: AccuracyMatrix, folder: Path) -> None:

@@ -1,16 +1,20 @@
 """Continual methods that train the backbone, on raw inputs (image tensors or lists of texts).
 
-- :class:`SLCAMethod` — SLCA (Zhang et al., ICCV 2023) in full: the slow learner (backbone at
-  ``0.01 ×`` the head's lr, SGD momentum 0.9), a head block per task trained on the current task's
-  logits, class Gaussians from the trained backbone's features and classifier alignment. Its
-  ablations: ``slow_learner=False`` (backbone at the head's rate) and ``alignment=False``.
+- :class:`SLCAMethod` — SLCA (Zhang et al., ICCV 2023) in full: the slow learner (backbone at a
+  rate well below fine-tuning's, SGD momentum 0.9), a head block per task trained on the current
+  task's logits, class Gaussians from the trained backbone's features and classifier alignment.
+  Its ablations: the backbone at the fine-tuning rate, and ``alignment=False``.
 - :class:`FinetuneMethod` — sequential fine-tuning of backbone and head (the lower bound): one
-  growing head, cross-entropy over every seen class on the current task's data only, one
-  learning rate for all parameters.
+  growing head, cross-entropy over every seen class on the current task's data only; the backbone
+  at a fine-tuning rate, the head at a large one.
 - :class:`JointMethod` — the upper bound: at the last task, backbone and head are trained from the
   pretrained state on every task's training data at once (steps before the last only store the
   data; their accuracy-matrix rows are those of the untrained head and are not meaningful —
   report ``cl/acc`` after the last task).
+
+All train the backbone with its BatchNorm statistics frozen unless ``train_bn``
+(:func:`~modules.continual.training.train_mode`). Given an identity ``encoder`` on cached
+features, they train the head alone (a frozen backbone).
 
 All see targets as positions in the scenario's class order and work with any ``encoder`` module
 mapping a batch of inputs to ``[n, feature_dim]`` features (e.g.
@@ -29,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from modules.continual.slca import SLCALearner, TaskHead
+from modules.continual.training import sgd, train_mode
 
 
 def take(inputs: Any, index: torch.Tensor | np.ndarray) -> Any:
@@ -65,7 +70,7 @@ class SLCAMethod:
         self,
         encoder: nn.Module,
         feature_dim: int,
-        epochs: int = 1,
+        epochs: int = 3,
         batch_size: int = 32,
         seed: int = 0,
         **learner_args: Any,
@@ -82,11 +87,14 @@ class SLCAMethod:
         features = encode_all(self.learner.encoder, inputs)
         self.learner.end_task(features, targets, task)
 
-    def predict(self, inputs: Any) -> torch.Tensor:
+    def scores(self, inputs: Any) -> torch.Tensor:
         features = encode_all(self.learner.encoder, inputs)
         self.learner.head.eval()
         with torch.no_grad():
-            return self.learner.head(features).argmax(dim=1)
+            return self.learner.head(features)
+
+    def predict(self, inputs: Any) -> torch.Tensor:
+        return self.scores(inputs).argmax(dim=1)
 
     def state_dict(self) -> dict:
         return {"learner": self.learner.state_dict(), "generator": self.generator.get_state()}
@@ -97,7 +105,7 @@ class SLCAMethod:
 
 
 class FinetuneMethod:
-    """Sequential fine-tuning: backbone and a single growing head, one learning rate."""
+    """Sequential fine-tuning: backbone and a single growing head, a learning rate for each."""
 
     needs_inputs = True
 
@@ -105,16 +113,24 @@ class FinetuneMethod:
         self,
         encoder: nn.Module,
         feature_dim: int,
-        lr: float = 0.01,
-        epochs: int = 1,
+        head_lr: float = 0.1,
+        backbone_lr: float = 1e-3,
+        epochs: int = 3,
         batch_size: int = 32,
         momentum: float = 0.9,
         weight_decay: float = 5e-4,
+        train_bn: bool = False,
+        frozen_epochs: int | None = None,
         seed: int = 0,
     ) -> None:
         self.encoder, self.head = encoder, TaskHead(feature_dim)
-        self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
-        self.epochs, self.batch_size, self.seed = epochs, batch_size, seed
+        self.head_lr, self.backbone_lr, self.train_bn = head_lr, backbone_lr, train_bn
+        self.momentum, self.weight_decay = momentum, weight_decay
+        self.batch_size, self.seed = batch_size, seed
+        # A head on cached features of a frozen backbone costs next to nothing per epoch, so it
+        # may take more epochs (``frozen_epochs``) than a trained backbone can afford.
+        frozen = not any(p.requires_grad for p in encoder.parameters())
+        self.epochs = frozen_epochs if frozen and frozen_epochs is not None else epochs
         self.generator = torch.Generator().manual_seed(seed)
 
     def state_dict(self) -> dict:
@@ -130,11 +146,9 @@ class FinetuneMethod:
         self.generator.set_state(state["generator"])
 
     def _fit(self, inputs: Any, targets: torch.Tensor) -> None:
-        params = [p for m in (self.encoder, self.head) for p in m.parameters() if p.requires_grad]
-        optimizer = torch.optim.SGD(
-            params, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay
-        )
-        self.encoder.train()
+        groups = [(self.encoder, self.backbone_lr), (self.head, self.head_lr)]
+        optimizer = sgd(groups, self.momentum, self.weight_decay)
+        train_mode(self.encoder, self.train_bn)
         self.head.train()
         for _ in range(self.epochs):
             for batch in batches(len(targets), self.batch_size, self.generator):
@@ -147,11 +161,14 @@ class FinetuneMethod:
         self.head.add_task(len(torch.unique(targets)), seed=self.seed * 1000 + task)
         self._fit(inputs, targets)
 
-    def predict(self, inputs: Any) -> torch.Tensor:
+    def scores(self, inputs: Any) -> torch.Tensor:
         features = encode_all(self.encoder, inputs)
         self.head.eval()
         with torch.no_grad():
-            return self.head(features).argmax(dim=1)
+            return self.head(features)
+
+    def predict(self, inputs: Any) -> torch.Tensor:
+        return self.scores(inputs).argmax(dim=1)
 
 
 class JointMethod(FinetuneMethod):

@@ -49,16 +49,21 @@ def test_teen_weights_and_calibration_by_hand() -> None:
     norm = math.hypot(w0, 1 - w0)
     out = calibrate_prototypes(new, base, alpha=0.5)
     assert out.tolist() == [pytest.approx([0.5 + 0.5 * w0 / norm, 0.5 * (1 - w0) / norm])]
-    # tau = 0: uniform weights, delta = normalize([.5, .5]); 0.75 * [2, 0] + 0.25 * [s, s]
+    # tau = 0: uniform weights, delta = normalize([.5, .5]); the new prototype [2, 0] is fused
+    # as the unit vector [1, 0] (wangkiw/TEEN normalizes cur_protos): 0.75 * [1, 0] + 0.25 * [s, s]
     s = 1 / math.sqrt(2)
     out = calibrate_prototypes(torch.tensor([[2.0, 0.0]]), base, alpha=0.25, tau=0.0)
-    assert out.tolist() == [pytest.approx([1.5 + 0.25 * s, 0.25 * s])]
+    assert out.tolist() == [pytest.approx([0.75 + 0.25 * s, 0.25 * s])]
+    # base prototypes enter as unit vectors too: their norms do not change the result
+    scaled = calibrate_prototypes(torch.tensor([[2.0, 1.0]]), base * torch.tensor([[3.0], [0.5]]))
+    assert torch.allclose(scaled, calibrate_prototypes(torch.tensor([[2.0, 1.0]]), base))
 
 
 def test_teen_alpha_zero_is_identity_and_pulls_toward_base() -> None:
     torch.manual_seed(0)
     base, new = torch.randn(5, 8), torch.randn(3, 8)
-    assert torch.equal(calibrate_prototypes(new, base, alpha=0.0), new)
+    unit = torch.nn.functional.normalize(new, dim=-1)
+    assert torch.allclose(calibrate_prototypes(new, base, alpha=0.0), unit)
     with pytest.raises(ValueError):
         calibrate_prototypes(new, base, alpha=1.5)
     unit_new = torch.nn.functional.normalize(new, dim=-1)

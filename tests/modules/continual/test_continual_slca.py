@@ -26,19 +26,33 @@ def _head(sizes: list[int], dim: int = 3) -> TaskHead:
 
 def test_learning_rate_per_parameter_group() -> None:
     backbone, head = nn.Linear(4, 3), _head([2, 2])
-    opt = make_optimizer(backbone, head, head_lr=0.01)
-    assert [g["lr"] for g in opt.param_groups] == pytest.approx([1e-4, 0.01])
+    opt = make_optimizer(backbone, head, head_lr=0.1, backbone_lr=1e-4)
+    assert [g["lr"] for g in opt.param_groups] == pytest.approx([1e-4, 0.1])
     assert all(g["momentum"] == 0.9 for g in opt.param_groups)
     ids = [{id(p) for p in g["params"]} for g in opt.param_groups]
     assert ids[0] == {id(p) for p in backbone.parameters()}
     assert ids[1] == {id(p) for p in head.parameters()}
-    # ablation: no slow learner -> the backbone at the head's rate
-    opt = make_optimizer(backbone, head, head_lr=0.01, slow_learner=False)
-    assert [g["lr"] for g in opt.param_groups] == pytest.approx([0.01, 0.01])
-    # a frozen backbone gets no group
+    # a backbone at rate 0, a frozen one and an identity one get no group
+    assert len(make_optimizer(backbone, head, backbone_lr=0.0).param_groups) == 1
+    assert len(make_optimizer(nn.Identity(), head).param_groups) == 1
     for p in backbone.parameters():
         p.requires_grad_(False)
     assert len(make_optimizer(backbone, head).param_groups) == 1
+
+
+def test_alignment_shrinks_older_class_means_as_the_official_code() -> None:
+    g = ClassGaussians()
+    for task in range(3):  # classes 2t, 2t+1 at task t, every mean at 1
+        g.add(
+            torch.ones(4, 2), torch.tensor([2 * task, 2 * task, 2 * task + 1, 2 * task + 1]), task
+        )
+    scales = g.mean_scales(current_task=2)  # 0.9 + 0.1 (t + 1) / 3
+    assert [scales[c] for c in range(6)] == pytest.approx(
+        [0.9 + 0.1 / 3] * 2 + [0.9 + 0.2 / 3] * 2 + [1.0] * 2
+    )
+    x, y = g.sample(3, scales=scales, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(x[y == 0], torch.full((3, 2), 0.9 + 0.1 / 3), atol=0.05)
+    assert torch.allclose(x[y == 5], torch.ones(3, 2), atol=0.05)
 
 
 def test_head_blocks_and_current_task_loss() -> None:
@@ -109,12 +123,13 @@ def test_learner_over_two_tasks() -> None:
     for task in range(2):
         idx = (y // 2) == task
         learner.begin_task(2)
-        assert [g["lr"] for g in learner.optimizer.param_groups] == pytest.approx([1e-4, 0.01])
+        assert [g["lr"] for g in learner.optimizer.param_groups] == pytest.approx([1e-4, 0.1])
         for _ in range(3):
             learner.train_step(x[idx], y[idx])
         losses = learner.end_task(learner.features([x[idx]]), y[idx], task)
         assert len(losses) == (0 if task == 0 else 2)
     assert learner.gaussians.classes == [0, 1, 2, 3]
+    assert learner.gaussians.tasks == {0: 0, 1: 0, 2: 1, 3: 1}
     assert learner.predict(x).shape == (40,)
     off = SLCALearner(nn.Linear(4, 4), 4, alignment=False)
     off.begin_task(2)

@@ -140,12 +140,23 @@ def test_trainable_methods_through_the_task(method: str, extra: list[str], tmp_p
         f"{NG}.trainable_encoder._target_=modules.continual.features.HashedWordsFeatures",
         f"~{NG}.trainable_encoder.max_length",
         f"{NG}.data.classes_per_task=4",
+        f"{NG}.train_backbone=true",
         *extra,
     )
     recorder = Recorder()
     metrics = ContinualTask().run(cfg, RunContext(callbacks=[recorder], artifact_dir=tmp_path))
     assert len(recorder.seen) == 5 and 0.0 <= metrics["cl/split_20ng/acc"] <= 1.0
     assert not list((tmp_path / "cache").glob("**/*.pt"))  # no frozen features cached
+
+
+def test_a_scenario_with_a_frozen_backbone_trains_heads_on_cached_features(tmp_path: Path) -> None:
+    from modules.continual.task import ContinualTask
+
+    cfg = _config("cl_baselines", tmp_path, "method=joint", *tiny(), "~scenarios.split_mnist")
+    assert cfg.scenarios.split_20ng.train_backbone is False  # the preset's CPU budget
+    metrics = ContinualTask().run(cfg, RunContext(artifact_dir=tmp_path))
+    assert list((tmp_path / "cache").glob("**/*.pt"))  # frozen features cached, then read
+    assert 0.5 < metrics["cl/split_20ng/current_acc"] <= 1.0
 
 
 class SaveEachEpoch(Callback):
