@@ -31,7 +31,7 @@ class AnalysisSettings:
     alpha: float = 0.05
     test: str = "auto"  # verdict test: auto | ttest | wilcoxon | aso | per_example
     # per-example paired permutation test: "auto" = enough resamples that the smallest attainable
-    # Holm-adjusted p of its largest family is at most alpha / 10 (at most max_permutations)
+    # Holm-adjusted p of the verdict family (all design pairs) is at most alpha / 10
     n_permutations: int | str = "auto"
     max_permutations: int = 100_000
     seed: int = 0
