@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (speed targets live here, never as timed assertions in tests).
 #   make bench          all benchmarks
-#   bash bench/run.sh smoke|pooling_grid|soup_finetune|cl_baselines|cl_fewshot|mates_selection|levi_ood
+#   bash bench/run.sh permutation|smoke|pooling_grid|soup_finetune|cl_baselines|cl_fewshot|mates_selection|levi_ood
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -18,6 +18,10 @@ timed() {  # timed NAME CMD...: wall time of one command, printed as "NAME: N s"
   printf '%s: %d.%01d s\n' "$name" $((ms / 1000)) $(((ms % 1000) / 100))
 }
 
+if [[ $which == all || $which == permutation ]]; then
+  # The per-example permutation test: ours vs scipy's, as a ratio measured in one run.
+  PYTHONPATH=. "$PY" bench/permutation_test.py
+fi
 if [[ $which == all || $which == smoke ]]; then
   # Target: about a minute on 2 CPU cores.
   timed smoke_sweep "$PY" sweep.py +experiment=smoke "paths.output_dir=$out/smoke"

@@ -110,6 +110,17 @@ def _check_sweep_settings(cfg: DictConfig) -> None:
     if int(cfg.sweep.num_samples) < 1:
         raise SweepConfigError(f"sweep.num_samples must be at least 1, got {cfg.sweep.num_samples}")
     _check_soup(cfg)
+    _check_analysis(cfg)
+
+
+def _check_analysis(cfg: DictConfig) -> None:
+    """The analysis settings (the sanity contract included) are checked before any trial runs."""
+    from sweeps.analysis.settings import AnalysisSettings
+
+    try:
+        AnalysisSettings.from_config(cfg.get("analysis"))
+    except ValueError as exc:
+        raise SweepConfigError(str(exc)) from exc
 
 
 def _check_soup(cfg: DictConfig) -> None:

@@ -9,24 +9,43 @@ per task type holds every design pair of the Wilcoxon over that type's tasks.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from sweeps.analysis.designs import design_key
 from sweeps.analysis.load import SweepData
 from sweeps.analysis.metrics import higher_is_better, select_metrics, task_type
-from sweeps.analysis.per_example import align, permutation_test
+from sweeps.analysis.per_example import align
+from sweeps.analysis.permutation import permutation_test
+from sweeps.analysis.resolution import resamples_for, smallest_holm_p
+from sweeps.analysis.sanity import SanityResult, check_contract
 from sweeps.analysis.settings import AnalysisSettings
 from sweeps.analysis.stats import aggregate, holm, over_tasks, pairwise
 from sweeps.analysis.verdict import Verdict, decide
+
+COMBINED_COLUMNS = [
+    "design_a",
+    "design_b",
+    "n_seeds_per_example",
+    "per_example_diff",
+    "p_per_example",
+]
+PER_SEED_COLUMNS = ["metric", "design_a", "design_b", "seed", "statistic", "n_examples", "diff", "p"]
 
 TEST_NAMES = {
     "ttest": ("p_ttest_holm", "paired t-test across seeds"),
     "wilcoxon": ("p_wilcoxon_holm", "Wilcoxon signed-rank across seeds"),
     "aso": ("aso_eps", "almost stochastic order across seeds"),
     "per_example": ("p_per_example_holm", "paired permutation test over per-example scores"),
+}
+
+
+TEST_LABELS = {
+    **{k: v[1] for k, v in TEST_NAMES.items()},
+    "per_example_seed": "per-seed permutation tests",
+    "wilcoxon_tasks": "Wilcoxon over tasks",
 }
 
 
@@ -44,8 +63,11 @@ class Analysis:
     pairs: pd.DataFrame  # one row per metric × design pair, raw and Holm-corrected p-values
     per_seed: pd.DataFrame  # per-example test per metric × design pair × seed
     tasks: pd.DataFrame  # Wilcoxon over the tasks of a type, per task type × design pair
+    resolution: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per Holm family
     verdicts: list[Verdict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # printed first: what limits the verdicts
+    sanity: list[SanityResult] = field(default_factory=list)
 
 
 def analyze(data: SweepData, settings: AnalysisSettings) -> Analysis:
@@ -69,9 +91,8 @@ def analyze(data: SweepData, settings: AnalysisSettings) -> Analysis:
     scores = scores[["design", "seed", "run_id", "metric", "value"]].sort_values(
         ["metric", "design", "seed"]
     )
-    agg_rows, pair_frames, seed_frames = [], [], []
+    agg_rows, pair_frames, seed_frames, resolution_rows = [], [], [], []
     for metric in metrics:
-        hib = higher_is_better(metric, settings)
         sub = scores[scores["metric"] == metric]
         for design in designs:
             values = sub.loc[sub["design"] == design, "value"].to_numpy(float)
@@ -83,24 +104,15 @@ def analyze(data: SweepData, settings: AnalysisSettings) -> Analysis:
                     **aggregate(values),
                 }
             )
-        table = _seed_table(sub, designs)
-        pairs = pairwise(table, settings.aso, hib)
-        pairs.insert(0, "metric", metric)
-        pairs["gain_a"] = pairs["mean_diff"] * (1 if hib else -1)
-        pairs["p_wilcoxon_holm"] = holm(pairs["p_wilcoxon"])
-        pairs["p_ttest_holm"] = holm(pairs["p_ttest"])
-        combined, per_seed = _per_example_tests(data, finished, metric, pairs, settings)
-        pairs = pairs.merge(combined, on=["design_a", "design_b"], how="left")
-        pairs["p_per_example_holm"] = holm(pairs["p_per_example"])
-        if not per_seed.empty:
-            per_seed["p_holm"] = holm(per_seed["p"])
+        pairs, per_seed, resolution = _metric_tests(
+            data, finished, metric, _seed_table(sub, designs), baseline, settings
+        )
         pair_frames.append(pairs)
         seed_frames.append(per_seed)
+        resolution_rows += resolution
     aggregates = pd.DataFrame(
         agg_rows, columns=["metric", "task_type", "design", "n", "mean", "std", "ci_low", "ci_high"]
     )
-    all_pairs = _concat(pair_frames)
-    per_seed = _concat(seed_frames)
     analysis = Analysis(
         data.experiment,
         data.parent_run_id,
@@ -111,14 +123,66 @@ def analyze(data: SweepData, settings: AnalysisSettings) -> Analysis:
         runs,
         scores,
         aggregates,
-        all_pairs,
-        per_seed,
+        _concat(pair_frames),
+        _concat(seed_frames),
         pd.DataFrame(),
         notes=notes,
     )
-    analysis.tasks = _task_tests(analysis)
+    analysis.tasks, task_resolution = _task_tests(analysis)
+    analysis.resolution = pd.DataFrame(resolution_rows + task_resolution, columns=RESOLUTION_COLUMNS)
     analysis.verdicts = _verdicts(analysis)
+    analysis.sanity = check_contract(settings.sanity, finished, settings)
     return analysis
+
+
+def _metric_tests(
+    data: SweepData,
+    finished: pd.DataFrame,
+    metric: str,
+    table: pd.DataFrame,
+    baseline: str | None,
+    settings: AnalysisSettings,
+) -> tuple[pd.DataFrame, pd.DataFrame, list[dict]]:
+    """One metric's design pairs under every test, Holm per family (all pairs, and the baseline's
+    pairs alone), and the resolution of each family."""
+    hib = higher_is_better(metric, settings)
+    pairs = pairwise(table, settings.aso, hib)
+    pairs.insert(0, "metric", metric)
+    pairs["gain_a"] = pairs["mean_diff"] * (1 if hib else -1)
+    combined, per_seed, n_resamples = _per_example_tests(data, finished, metric, pairs, settings)
+    pairs = pairs.merge(combined, on=["design_a", "design_b"], how="left")
+    with_baseline = (pairs["design_a"] == baseline) | (pairs["design_b"] == baseline)
+    seeds = int(pairs["n_pairs"].max()) if len(pairs) else 0
+    resolution = []
+    for test, n in (("ttest", seeds), ("wilcoxon", seeds), ("per_example", n_resamples)):
+        raw = pairs[f"p_{test}"]
+        pairs[f"p_{test}_holm"] = holm(raw)
+        pairs[f"p_{test}_holm_baseline"] = holm(raw.where(with_baseline))
+        for family, size in (("all pairs", raw.notna().sum()), ("vs baseline", (raw.notna() & with_baseline).sum())):
+            resolution.append(_resolution_row(metric, test, family, n, int(size), settings.alpha))
+    if not per_seed.empty:
+        per_seed["p_holm"] = holm(per_seed["p"])
+        resolution.append(
+            _resolution_row(metric, "per_example_seed", "pairs x seeds", n_resamples, len(per_seed), settings.alpha)
+        )
+    return pairs, per_seed, resolution
+
+
+RESOLUTION_COLUMNS = ["scope", "test", "family", "family_size", "n", "smallest_holm_p", "can_reject"]
+
+
+def _resolution_row(scope: str, test: str, family: str, n: int, size: int, alpha: float) -> dict:
+    """n: resamples (permutation tests), seed-matched pairs (t, Wilcoxon) or tasks."""
+    smallest = smallest_holm_p(test, n, size) if size else math.nan
+    return {
+        "scope": scope,
+        "test": test,
+        "family": family,
+        "family_size": size,
+        "n": n,
+        "smallest_holm_p": smallest,
+        "can_reject": bool(smallest <= alpha) if math.isfinite(smallest) else False,
+    }
 
 
 def resolve_baseline(wanted: str | None, designs: list[str], notes: list[str]) -> str | None:
@@ -126,16 +190,12 @@ def resolve_baseline(wanted: str | None, designs: list[str], notes: list[str]) -
     if not designs:
         return None
     if wanted:
-        key = _design_key(wanted)
+        key = design_key(wanted)
         for design in designs:
-            if design == wanted or _design_key(design) == key:
+            if design == wanted or design_key(design) == key:
                 return design
         notes.append(f"analysis.baseline {wanted!r} matches no design; using {designs[0]!r}")
     return designs[0]
-
-
-def _design_key(design: str) -> frozenset[str]:
-    return frozenset(part.strip() for part in re.split(r",(?=[\w.+~-]+=)", design))
 
 
 def _seed_table(sub: pd.DataFrame, designs: list[str]) -> pd.DataFrame:
@@ -150,66 +210,66 @@ def _per_example_tests(
     metric: str,
     pairs: pd.DataFrame,
     settings: AnalysisSettings,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """The stratified permutation test of every design pair (combined over seeds, and per seed
+    from the same resamples); also returns the number of resamples used."""
     runs = {(r.design, r.seed): r.run_id for r in finished.itertuples()}
     seeds = sorted({s for _, s in runs})
-    combined_rows, seed_rows = [], []
+    matched_pairs = {}
     for pair in pairs.itertuples():
-        aligned, statistic = [], None
+        matched = {}
         for seed in seeds:
             a = data.per_example.get((runs.get((pair.design_a, seed)), metric))
             b = data.per_example.get((runs.get((pair.design_b, seed)), metric))
-            matched = align(a, b) if a is not None and b is not None else None
-            if matched is None:
-                continue
-            statistic = a.statistic
-            diff, p = permutation_test([matched], statistic, settings.n_permutations, settings.seed)
+            aligned = align(a, b) if a is not None and b is not None else None
+            if aligned is not None:
+                matched[seed] = (aligned, a.statistic)
+        matched_pairs[(pair.design_a, pair.design_b)] = matched
+    family = sum(len(m) for m in matched_pairs.values())  # the per-seed family: pairs x seeds
+    n_resamples = permutations_for(settings, family)
+    combined_rows, seed_rows = [], []
+    for (design_a, design_b), matched in matched_pairs.items():
+        statistic = next(iter(matched.values()))[1] if matched else "mean"
+        result = permutation_test(
+            [aligned for aligned, _ in matched.values()], statistic, n_resamples, settings.seed
+        )
+        for k, (seed, (aligned, _)) in enumerate(matched.items()):
             seed_rows.append(
                 {
                     "metric": metric,
-                    "design_a": pair.design_a,
-                    "design_b": pair.design_b,
+                    "design_a": design_a,
+                    "design_b": design_b,
                     "seed": seed,
                     "statistic": statistic,
-                    "n_examples": len(matched.a),
-                    "diff": diff,
-                    "p": p,
+                    "n_examples": len(aligned.a),
+                    "diff": result.stratum_diffs[k],
+                    "p": result.stratum_ps[k],
                 }
             )
-            aligned.append(matched)
-        diff, p = (
-            permutation_test(aligned, statistic, settings.n_permutations, settings.seed)
-            if aligned
-            else (math.nan, math.nan)
-        )
         combined_rows.append(
             {
-                "design_a": pair.design_a,
-                "design_b": pair.design_b,
-                "n_seeds_per_example": len(aligned),
-                "per_example_diff": diff,
-                "p_per_example": p,
+                "design_a": design_a,
+                "design_b": design_b,
+                "n_seeds_per_example": len(matched),
+                "per_example_diff": result.diff,
+                "p_per_example": result.p,
             }
         )
-    combined = pd.DataFrame(
-        combined_rows,
-        columns=[
-            "design_a",
-            "design_b",
-            "n_seeds_per_example",
-            "per_example_diff",
-            "p_per_example",
-        ],
-    )
-    per_seed = pd.DataFrame(
-        seed_rows,
-        columns=["metric", "design_a", "design_b", "seed", "statistic", "n_examples", "diff", "p"],
-    )
-    return combined, per_seed
+    combined = pd.DataFrame(combined_rows, columns=COMBINED_COLUMNS)
+    per_seed = pd.DataFrame(seed_rows, columns=PER_SEED_COLUMNS)
+    return combined, per_seed, n_resamples if family else 0
 
 
-def _task_tests(analysis: Analysis) -> pd.DataFrame:
-    frames = []
+def permutations_for(settings: AnalysisSettings, family_size: int) -> int:
+    """``analysis.n_permutations``, or for ``auto`` the count that gives a family of this size a
+    smallest attainable Holm p of at most alpha / 10."""
+    if settings.n_permutations != "auto":
+        return int(settings.n_permutations)
+    return resamples_for(family_size, settings.alpha, settings.max_permutations)
+
+
+def _task_tests(analysis: Analysis) -> tuple[pd.DataFrame, list[dict]]:
+    frames, resolution = [], []
     for kind, metrics in _task_groups(analysis.metrics).items():
         if len(metrics) < 2:
             continue
@@ -219,7 +279,13 @@ def _task_tests(analysis: Analysis) -> pd.DataFrame:
         tests["gain_a"] = tests["mean_diff"]
         tests["p_wilcoxon_tasks_holm"] = holm(tests["p_wilcoxon_tasks"])
         frames.append(tests)
-    return _concat(frames)
+        size = int(tests["p_wilcoxon_tasks"].notna().sum())
+        resolution.append(
+            _resolution_row(
+                kind, "wilcoxon_tasks", "all pairs", len(metrics), size, analysis.settings.alpha
+            )
+        )
+    return _concat(frames), resolution
 
 
 def _task_groups(metrics: list[str]) -> dict[str, list[str]]:
@@ -243,16 +309,30 @@ def _oriented_means(analysis: Analysis, metrics: list[str]) -> pd.DataFrame:
     return means.mul(signs, axis=0)
 
 
+def can_reject(analysis: Analysis, scope: str, test: str, family: str = "all pairs") -> bool:
+    """Whether a test family can reach p < alpha at all (see :mod:`sweeps.analysis.resolution`)."""
+    if test == "aso":
+        return True  # eps_min is no p-value: deepsig corrects its own confidence level
+    res = analysis.resolution
+    if res.empty:
+        return False
+    row = res[(res["scope"] == scope) & (res["test"] == test) & (res["family"] == family)]
+    return bool(len(row) and row["can_reject"].iloc[0])
+
+
 def verdict_test(analysis: Analysis, metric: str) -> str:
-    """The test deciding a metric's verdicts (``analysis.test``; auto: per-example if present)."""
-    if analysis.settings.test != "auto":
-        return analysis.settings.test
+    """The test deciding a metric's verdicts: ``analysis.test``, or for ``auto`` the per-example
+    test when the metric has per-example scores, else the paired t-test. A test that cannot reject
+    at its family size is replaced by one that can (the report says so)."""
+    wanted = analysis.settings.test
     pairs = _rows(analysis.pairs, "metric", metric)
-    return (
-        "per_example"
-        if "p_per_example" in pairs and pairs["p_per_example"].notna().any()
-        else "ttest"
-    )
+    has_per_example = "p_per_example" in pairs and pairs["p_per_example"].notna().any()
+    preferred = ["per_example", "ttest"] if has_per_example else ["ttest"]
+    candidates = preferred if wanted == "auto" else [wanted, *preferred]
+    for test in candidates:
+        if can_reject(analysis, metric, test):
+            return test
+    return candidates[0]
 
 
 def _rows(frame: pd.DataFrame, column: str, value: str) -> pd.DataFrame:
@@ -261,6 +341,7 @@ def _rows(frame: pd.DataFrame, column: str, value: str) -> pd.DataFrame:
 
 def _verdicts(analysis: Analysis) -> list[Verdict]:
     s = analysis.settings
+    analysis.warnings += _resolution_warnings(analysis)
     verdicts = []
     for metric in analysis.metrics:
         test = verdict_test(analysis, metric)
@@ -279,8 +360,18 @@ def _verdicts(analysis: Analysis) -> list[Verdict]:
         )
         if agg["n"].max() < 2 and test != "per_example":
             verdict.notes.append("fewer than 2 seeds per design: seed-level tests are n/a")
+        if test != s.test and s.test != "auto":
+            analysis.warnings.append(
+                f"{metric}: analysis.test={s.test} cannot reject at its family size; "
+                f"verdicts use the {label} instead"
+            )
+        if not can_reject(analysis, metric, test):
+            verdict.notes.append("no test can reject at this family size: comparisons are n/a")
+            column = "untestable"
         pairs = _rows(analysis.pairs, "metric", metric)
-        verdicts.append(decide(verdict, analysis.designs, pairs, column, s.alpha, s.aso.max_eps))
+        verdicts.append(
+            decide(verdict, analysis.designs, pairs, column, s.alpha, s.aso.max_eps, _baseline_column(column))
+        )
     for kind, metrics in _task_groups(analysis.metrics).items():
         if len(metrics) < 2:
             continue
@@ -296,13 +387,39 @@ def _verdicts(analysis: Analysis) -> list[Verdict]:
             shown={d: f"mean rank {ranks.get(d, math.nan):.2f}" for d in analysis.designs},
             baseline=analysis.baseline,
         )
-        pairs = _rows(analysis.tasks, "task_type", kind)
-        verdicts.append(
-            decide(
-                verdict, analysis.designs, pairs, "p_wilcoxon_tasks_holm", s.alpha, s.aso.max_eps
+        column = "p_wilcoxon_tasks_holm"
+        if not can_reject(analysis, kind, "wilcoxon_tasks"):
+            verdict.notes.append(
+                f"{len(metrics)} tasks are too few for the Wilcoxon over tasks to reject: n/a"
             )
-        )
+            column = "untestable"
+        pairs = _rows(analysis.tasks, "task_type", kind)
+        verdicts.append(decide(verdict, analysis.designs, pairs, column, s.alpha, s.aso.max_eps))
     return verdicts
+
+
+def _baseline_column(column: str) -> str:
+    """The vs-baseline comparisons form their own Holm family (the baseline's pairs only)."""
+    return f"{column}_baseline" if column.endswith("_holm") else column
+
+
+def _resolution_warnings(analysis: Analysis) -> list[str]:
+    """One line per test and family that cannot reject for some metric or task type."""
+    res = analysis.resolution
+    if res.empty:
+        return []
+    lines = []
+    blocked = res[~res["can_reject"] & (res["family_size"] > 0)]
+    for (test, family), rows in blocked.groupby(["test", "family"], sort=False):
+        worst = rows.sort_values("smallest_holm_p").iloc[0]
+        scopes = ", ".join(rows["scope"].head(3)) + (" …" if len(rows) > 3 else "")
+        lines.append(
+            f"{TEST_LABELS.get(test, test)} ({family}) cannot reject at alpha={analysis.settings.alpha} "
+            f"for {len(rows)} scope(s) ({scopes}): family of {int(worst['family_size'])} with "
+            f"n={int(worst['n'])} gives a smallest Holm p of {worst['smallest_holm_p']:.3g}; "
+            "it is not used for verdicts"
+        )
+    return lines
 
 
 def _mean_ci(row: pd.Series) -> str:

@@ -5,15 +5,11 @@ Contract (written by the evaluators): ``per_example/index.json`` maps a metric n
 artifact root (``per_example/x.csv``) or to ``per_example/`` (``x.csv``). A CSV has ``example_id``
 and either ``score`` (mean) or ``prediction`` and ``target`` (spearman, v_measure).
 
-Test: a paired permutation test (``scipy.stats.permutation_test``, ``permutation_type="samples"``)
-that swaps the two runs' outputs per example and recomputes the statistic on every resample. Across
-seeds it is stratified: each seed-matched run pair contributes its own examples, swaps happen only
-within a pair, and the test statistic is the mean over seeds of the per-seed difference.
+The paired permutation test over these scores lives in :mod:`sweeps.analysis.permutation`.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,25 +88,6 @@ def align(a: PerExample, b: PerExample) -> PairedExamples | None:
     )
 
 
-def _batched(statistic: str) -> Callable[[np.ndarray, np.ndarray | None], np.ndarray] | None:
-    """The statistic along the last axis of a batch of resamples (None: only 1-D is available)."""
-    if statistic == "mean":
-        return lambda values, target: np.mean(values, axis=-1)
-    if statistic == "spearman":  # Spearman = Pearson of average ranks (what spearmanr computes)
-
-        def spearman(values: np.ndarray, target: np.ndarray | None) -> np.ndarray:
-            ranks = stats.rankdata(values, axis=-1)
-            target_ranks = np.broadcast_to(stats.rankdata(target), ranks.shape)
-            with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
-                warnings.simplefilter("ignore")  # a constant resample: NaN, like spearmanr
-                return stats.pearsonr(ranks, target_ranks, axis=-1).statistic
-
-        return spearman
-    if statistic == "v_measure":
-        return _v_measure_batched
-    return None
-
-
 def _entropy(counts: np.ndarray) -> np.ndarray:
     """Shannon entropy (nats) of count vectors along the last axis."""
     total = counts.sum(axis=-1, keepdims=True)
@@ -118,7 +95,7 @@ def _entropy(counts: np.ndarray) -> np.ndarray:
     return -(np.where(counts > 0, p * np.log(p), 0.0)).sum(axis=-1)
 
 
-def _v_measure_batched(values: np.ndarray, target: np.ndarray | None) -> np.ndarray:
+def v_measure_batched(values: np.ndarray, target: np.ndarray | None) -> np.ndarray:
     """V-measure (Rosenberg & Hirschberg, 2007) of each row of ``values`` against ``target``.
 
     The same quantity as scikit-learn's ``v_measure_score`` (a test checks it), from contingency
@@ -141,49 +118,3 @@ def _v_measure_batched(values: np.ndarray, target: np.ndarray | None) -> np.ndar
     total = homogeneity + completeness
     result = np.where(total > 0, 2 * homogeneity * completeness / np.where(total > 0, total, 1), 0.0)
     return result if np.ndim(values) > 1 else result[0]
-
-
-def permutation_test(
-    pairs: list[PairedExamples], statistic: str, n_resamples: int, seed: int
-) -> tuple[float, float]:
-    """(observed mean-over-pairs difference A − B, two-sided p) of the paired permutation test.
-
-    ``mean`` and ``spearman`` are evaluated on whole batches of resamples (vectorized);
-    ``v_measure`` once per resample with scikit-learn.
-    """
-    if not pairs:
-        return float("nan"), float("nan")
-    bounds = list(
-        zip(
-            np.cumsum([0] + [len(p.a) for p in pairs])[:-1],
-            np.cumsum([len(p.a) for p in pairs]),
-            strict=True,
-        )
-    )
-    targets = [p.target for p in pairs]
-    batched = _batched(statistic)
-    fn = batched or statistic_of(statistic)
-
-    def difference(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
-        diffs = [
-            np.asarray(fn(x[..., lo:hi], targets[i])) - np.asarray(fn(y[..., lo:hi], targets[i]))
-            for i, (lo, hi) in enumerate(bounds)
-        ]
-        return np.mean(diffs, axis=0)
-
-    x = np.concatenate([p.a for p in pairs])
-    y = np.concatenate([p.b for p in pairs])
-    if batched is not None:
-        x, y = x.astype(float), y.astype(float)
-    observed = float(difference(x, y))
-    if not np.isfinite(observed):
-        return observed, float("nan")
-    result = stats.permutation_test(
-        (x, y),
-        difference,
-        permutation_type="samples",
-        vectorized=batched is not None,
-        n_resamples=n_resamples,
-        rng=np.random.default_rng(seed),
-    )
-    return observed, float(result.pvalue)

@@ -11,14 +11,18 @@ import pandas as pd
 from tabulate import tabulate
 
 from sweeps.analysis.analyze import Analysis
+from sweeps.analysis.sanity import violations
 from sweeps.analysis.verdict import Verdict
 
 HOW_TO_READ = """\
 How to read this: trials are grouped into designs (every swept key except the seed); seeds are
 repeats. "best" has the best mean (for a task type: the best mean rank over its tasks). "not
 significantly worse" lists designs whose comparison with the best is not significant; "n/a" means
-the comparison could not be tested (one seed, no per-example scores, missing values). A Holm family
-is all design pairs of one metric under one test (or of one task type for the Wilcoxon over tasks).
+the comparison could not be tested (one seed, no per-example scores, missing values, or a test that
+cannot reject at its family size). Two Holm families per metric and test: all design pairs (for the
+comparisons with the best, which is picked after seeing the data) and the baseline's pairs alone
+(for the comparisons with the baseline, declared before the sweep). The resolution table gives each
+family's smallest attainable Holm p; a test that cannot go below alpha is not used for verdicts.
 The per-example test is a paired permutation test over examples; across seeds it is stratified by
 seed (examples are swapped only within a seed-matched run pair; statistic = mean of per-seed
 differences). ASO eps_min < max_eps means "almost stochastically better" (deepsig, Bonferroni by the
@@ -28,16 +32,35 @@ number of pairs)."""
 def verdict_text(analysis: Analysis) -> str:
     """The verdict table for the terminal: one block per metric and per multi-task task type."""
     s = analysis.settings
-    lines = [
+    lines = [*top_warnings(analysis)]
+    lines.append(
         f"Verdicts for sweep '{analysis.experiment}' (parent run {analysis.parent_run_id}), "
         f"alpha={s.alpha}, baseline: {analysis.baseline or 'n/a'}"
-    ]
+    )
     lines += [f"note: {n}" for n in analysis.notes]
+    lines += sanity_lines(analysis)
     if not analysis.verdicts:
         lines.append("no metric to analyse (check analysis.metrics / sweep.metric)")
     for verdict in analysis.verdicts:
         lines += ["", *_block(verdict, markdown=False)]
     return "\n".join(lines)
+
+
+def top_warnings(analysis: Analysis) -> list[str]:
+    """What limits the verdicts, printed above them: violated sanity checks, untestable families."""
+    lines = [
+        f"WARNING: sanity contract violated: {r.line()}" for r in violations(analysis.sanity)
+    ]
+    lines += [f"WARNING: {w}" for w in analysis.warnings]
+    return lines
+
+
+def sanity_lines(analysis: Analysis) -> list[str]:
+    if not analysis.sanity:
+        return ["sanity contract: none declared (analysis.sanity)"]
+    bad = len(violations(analysis.sanity))
+    head = f"sanity contract: {len(analysis.sanity)} checks, {bad} violated"
+    return [head, *(f"  {r.line()}" for r in analysis.sanity)]
 
 
 def _block(v: Verdict, markdown: bool) -> list[str]:
@@ -92,7 +115,9 @@ def markdown_report(analysis: Analysis, plots: list[Path]) -> str:
         HOW_TO_READ,
         "",
     ]
+    parts += [f"> **{w}**" + "\n" for w in top_warnings(analysis)]
     parts += [f"- note: {n}" for n in analysis.notes]
+    parts += ["", "## Sanity contract", "", *(f"- {line.strip()}" for line in sanity_lines(analysis))]
     parts += ["", "## Verdicts", ""]
     for verdict in analysis.verdicts:
         parts += [*_block(verdict, markdown=True), ""]
@@ -104,6 +129,10 @@ def markdown_report(analysis: Analysis, plots: list[Path]) -> str:
         "## Pairwise comparisons",
         "",
         _md(_pair_view(analysis.pairs)),
+        "",
+        "## Resolution: the smallest Holm-adjusted p each family can reach",
+        "",
+        _md(analysis.resolution),
         "",
     ]
     if not analysis.per_seed.empty:
@@ -120,6 +149,7 @@ def html_report(analysis: Analysis, markdown: str, plots: list[Path]) -> str:
     tables = [
         ("Aggregates", analysis.aggregates),
         ("Pairwise comparisons", _pair_view(analysis.pairs)),
+        ("Resolution: the smallest Holm-adjusted p each family can reach", analysis.resolution),
         ("Per-example tests per seed", analysis.per_seed),
         ("Wilcoxon over tasks", analysis.tasks),
     ]

@@ -13,9 +13,12 @@ from sweeps.analysis.analyze import Analysis, analyze
 from sweeps.analysis.load import SweepData, load_sweep
 from sweeps.analysis.plots import make_plots
 from sweeps.analysis.render import html_report, markdown_report, verdict_text
+from sweeps.analysis.sanity import violations
 from sweeps.analysis.settings import AnalysisSettings
 
 ARTIFACT_DIR = "report"
+SANITY_TAG = "sanity"
+MAX_TAG_LENGTH = 5000  # MLflow's limit for a tag value is 8,000 characters
 
 
 def settings_for(data: SweepData, analysis: Any = None) -> AnalysisSettings:
@@ -51,6 +54,7 @@ def write_report(analysis: Analysis, out_dir: Path) -> list[Path]:
         "pvalues.csv": analysis.pairs,
         "pvalues_per_seed.csv": analysis.per_seed,
         "pvalues_tasks.csv": analysis.tasks,
+        "resolution.csv": analysis.resolution,
     }
     for name, frame in tables.items():
         frame.to_csv(out_dir / name, index=False)
@@ -71,7 +75,18 @@ def report_sweep(
     result = analyze(data, settings_for(data, analysis))
     write_report(result, Path(out_dir))
     if log:
-        MlflowClient(tracking_uri=tracking_uri).log_artifacts(
-            data.parent_run_id, str(out_dir), ARTIFACT_DIR
-        )
+        client = MlflowClient(tracking_uri=tracking_uri)
+        client.log_artifacts(data.parent_run_id, str(out_dir), ARTIFACT_DIR)
+        for key, value in sanity_tags(result).items():
+            client.set_tag(data.parent_run_id, key, value)
     return verdict_text(result)
+
+
+def sanity_tags(analysis: Analysis) -> dict[str, str]:
+    """The parent run's sanity tags: ``sanity`` = ok | violated | none, and the violated checks."""
+    bad = violations(analysis.sanity)
+    status = "none" if not analysis.sanity else ("violated" if bad else "ok")
+    tags = {SANITY_TAG: status}
+    if bad:
+        tags[f"{SANITY_TAG}.violations"] = "; ".join(r.line() for r in bad)[:MAX_TAG_LENGTH]
+    return tags

@@ -30,9 +30,13 @@ class AnalysisSettings:
     baseline: str | None = None  # a design string; None: the first design in sorted order
     alpha: float = 0.05
     test: str = "auto"  # verdict test: auto | ttest | wilcoxon | aso | per_example
-    n_permutations: int = 1000  # per-example paired permutation test
+    # per-example paired permutation test: "auto" = enough resamples that the smallest attainable
+    # Holm-adjusted p of its largest family is at most alpha / 10 (at most max_permutations)
+    n_permutations: int | str = "auto"
+    max_permutations: int = 100_000
     seed: int = 0
     aso: AsoSettings = field(default_factory=AsoSettings)
+    sanity: list[dict] = field(default_factory=list)  # the study's sanity contract (sanity.py)
 
     @classmethod
     def from_config(
@@ -60,6 +64,16 @@ class AnalysisSettings:
             raise ValueError(
                 f"analysis.test must be auto|ttest|wilcoxon|aso|per_example, got {settings.test!r}"
             )
+        if settings.n_permutations != "auto" and not (
+            isinstance(settings.n_permutations, int) and settings.n_permutations > 0
+        ):
+            raise ValueError(
+                f"analysis.n_permutations must be 'auto' or a positive integer, "
+                f"got {settings.n_permutations!r}"
+            )
+        from sweeps.analysis.sanity import validate_contract  # sanity reads these settings
+
+        settings.sanity = validate_contract(settings.sanity)
         if settings.mode not in ("min", "max"):
             raise ValueError(f"analysis.mode must be 'min' or 'max', got {settings.mode!r}")
         return settings

@@ -69,8 +69,14 @@ def decide(
     decision: str,
     alpha: float,
     max_eps: float,
+    baseline_decision: str | None = None,
 ) -> Verdict:
-    """Fill best / not_worse / untestable / vs_baseline of ``verdict`` from its scores and pairs."""
+    """Fill best / not_worse / untestable / vs_baseline of ``verdict`` from its scores and pairs.
+
+    ``decision`` is the column for the comparisons with the best (Holm over all pairs: the best is
+    chosen after seeing the data); ``baseline_decision`` the column for the comparisons with the
+    baseline (Holm over the baseline's pairs alone, declared before the sweep); default: the same.
+    """
     ranked = [d for d in designs if math.isfinite(verdict.score.get(d, math.nan))]
     if not ranked:
         verdict.notes.append("no finished run has a value for this metric")
@@ -90,6 +96,6 @@ def decide(
         for design in designs:
             if design != verdict.baseline:
                 verdict.vs_baseline[design] = compare(
-                    pairs, design, verdict.baseline, decision, alpha, max_eps
+                    pairs, design, verdict.baseline, baseline_decision or decision, alpha, max_eps
                 )
     return verdict

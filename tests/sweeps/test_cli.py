@@ -70,6 +70,8 @@ def test_every_preset_composes_and_validates(experiment, tmp_path):
         (["sweep.mode=maximize"], "sweep.mode"),
         (["tracking=server"], "tracking.uri"),
         (["resume=true", "sweep.name=never-ran"], "no sweep state to resume"),
+        (["analysis.sanity=[{kind:magic,metric:x}]"], "analysis.sanity[0].kind"),
+        (["analysis.n_permutations=lots"], "analysis.n_permutations"),
     ],
 )
 def test_bad_input_fails_with_one_line_and_exit_2_before_ray(args, message, short_tmp, capsys):

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from analysis_helpers import scores_frame, sweep_data
+from statsmodels.stats.multitest import multipletests
 
 from sweeps.analysis import AnalysisSettings, analyze, verdict_text, write_report
 from sweeps.analysis.load import RUN_COLUMNS, SweepData
@@ -167,3 +168,52 @@ def test_settings_from_dictconfig_and_validation():
     assert s.alpha == 0.01 and s.aso.n_bootstrap == 7 and s.metrics == ["sts/*"]
     with pytest.raises(ValueError):
         AnalysisSettings.from_config({"test": "magic"})
+
+
+def _eight_designs(gap: float) -> SweepData:
+    """8 designs x 3 seeds with per-example scores; design a=7 is better by ``gap`` accuracy."""
+    rng = np.random.default_rng(5)
+    truth = rng.random(400)
+    scores, examples = {}, {}
+    for k in range(8):
+        design = f"a={k}"
+        scores[design] = []
+        for seed in range(3):
+            level = 0.6 + (gap if k == 7 else 0.0)
+            correct = (rng.random(400) < level).astype(float) * (truth < 2)
+            examples[(design, seed)] = scores_frame(correct)
+            scores[design].append(correct.mean())
+    return sweep_data(scores, per_example=examples)
+
+
+def test_eight_designs_a_large_difference_is_significant():
+    result = analyze(_eight_designs(gap=0.25), settings(n_permutations="auto", aso={"enabled": False}))
+    [verdict] = result.verdicts
+    assert "per-example" in verdict.test
+    assert verdict.best == "a=7" and verdict.not_worse == []
+    assert verdict.vs_baseline["a=7"][0] == BETTER
+    row = result.resolution.query("test == 'per_example' and family == 'all pairs'").iloc[0]
+    assert row["family_size"] == 28 and row["smallest_holm_p"] <= 0.005 and row["can_reject"]
+    assert not any("per-example" in w for w in result.warnings)
+
+
+def test_a_test_that_cannot_reject_is_replaced_and_said_first():
+    rng = np.random.default_rng(6)
+    data = sweep_data({f"a={k}": list(0.5 + 0.1 * k + rng.normal(0, 0.001, 3)) for k in range(3)})
+    result = analyze(data, settings(test="wilcoxon"))
+    [verdict] = result.verdicts
+    assert "t-test" in verdict.test
+    assert verdict.vs_baseline["a=2"][0] == BETTER
+    text = verdict_text(result)
+    first = text.splitlines()[0]
+    assert first.startswith("WARNING:") and "Wilcoxon" in first and "cannot reject" in first
+
+
+def test_vs_baseline_is_its_own_holm_family():
+    result = analyze(_eight_designs(gap=0.0), settings(n_permutations=300, aso={"enabled": False}))
+    pairs = result.pairs
+    with_base = (pairs["design_a"] == "a=0") | (pairs["design_b"] == "a=0")
+    assert pairs.loc[~with_base, "p_per_example_holm_baseline"].isna().all()
+    family = pairs.loc[with_base, "p_per_example"]
+    expected = multipletests(family.to_numpy(), method="holm")[1]
+    assert np.allclose(pairs.loc[with_base, "p_per_example_holm_baseline"], expected)

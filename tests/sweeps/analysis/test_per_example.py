@@ -10,13 +10,8 @@ import pytest
 from scipy import stats
 from sklearn.metrics import v_measure_score
 
-from sweeps.analysis.per_example import (
-    PerExample,
-    align,
-    permutation_test,
-    read_per_example,
-    recompute,
-)
+from sweeps.analysis.per_example import PerExample, align, read_per_example, recompute
+from sweeps.analysis.permutation import permutation_test
 
 
 def test_recompute_matches_scipy_and_sklearn():
@@ -62,7 +57,8 @@ def test_one_seed_real_difference_is_significant():
             PerExample("mean", pd.DataFrame({"example_id": range(400), "score": b})),
         )
     ]
-    diff, p = permutation_test(pairs, "mean", 1000, 0)
+    result = permutation_test(pairs, "mean", 1000, 0)
+    diff, p = result.diff, result.p
     assert diff == pytest.approx(a.mean() - b.mean())
     assert p < 0.01
 
@@ -85,7 +81,8 @@ def test_no_difference_is_not_significant_spearman():
             ),
         )
 
-    diff, p = permutation_test([align(frame(a), frame(b))], "spearman", 300, 0)
+    result = permutation_test([align(frame(a), frame(b))], "spearman", 300, 0)
+    diff, p = result.diff, result.p
     assert diff == pytest.approx(
         stats.spearmanr(a, target).statistic - stats.spearmanr(b, target).statistic
     )
@@ -107,7 +104,8 @@ def test_stratified_over_seeds_and_alignment():
             )
         )
     assert np.allclose(pairs[0].a - pairs[0].b, 0.05)  # aligned on example_id, not on row order
-    diff, p = permutation_test(pairs, "mean", 1000, 0)
+    result = permutation_test(pairs, "mean", 1000, 0)
+    diff, p = result.diff, result.p
     assert diff == pytest.approx(0.05)
     assert p < 0.01
     assert (
@@ -123,11 +121,11 @@ def test_batched_v_measure_equals_scikit_learn():
     import numpy as np
     from sklearn.metrics import v_measure_score
 
-    from sweeps.analysis.per_example import _v_measure_batched
+    from sweeps.analysis.per_example import v_measure_batched
 
     rng = np.random.default_rng(1)
     target = rng.integers(0, 7, 60)
     rows = rng.integers(0, 5, (20, 60))
     expected = [v_measure_score(target, row) for row in rows]
-    assert np.allclose(_v_measure_batched(rows, target), expected, atol=1e-12)
-    assert _v_measure_batched(target, target) == pytest.approx(1.0)
+    assert np.allclose(v_measure_batched(rows, target), expected, atol=1e-12)
+    assert v_measure_batched(target, target) == pytest.approx(1.0)
