@@ -1,15 +1,15 @@
-"""A spurious-feature shift on 20 Newsgroups: a label-correlated sender line that holds in
-distribution and is flipped out of distribution (in the style of the synthetic spurious
-correlations of Sagawa et al., 2020, and of 20 Newsgroups' real sender and signature artefacts).
+"""A spurious-feature shift on 20 Newsgroups: a label-correlated artefact word that holds in
+distribution and is flipped out of distribution (a synthetic spurious correlation in the style of
+Sagawa et al., 2020).
 
 The label is the super-category, as in :mod:`modules.levi.data`, on the same newsgroups for every
-part. Each document starts with a *mark*, ``"<prefix> <name>"`` with one name per class. In
-training, validation and the ID test the mark is the document's own class's with probability
-``agree`` and another class's otherwise, so the mark alone is right ``agree`` of the time; in the
-OOD test every mark belongs to another class. The OOD test holds *the same documents* as the ID
-test: only the mark differs, so ``gap`` = ID - OOD measures how much a model leans on the mark
-instead of the text. A model that learns the newsgroups' vocabulary ignores the mark; one that
-latches onto it loses accuracy out of distribution.
+part. Each document starts with a *mark*, one word per class (by default function words such as
+``so`` or ``well``, which a pretrained sentence encoder treats as noise). In training, validation
+and the ID test the mark is the document's own class's with probability ``agree`` and another
+class's otherwise, so the mark alone is right ``agree`` of the time; in the OOD test every mark
+belongs to another class. The OOD test holds *the same documents* as the ID test: only the mark
+differs, so ``gap`` = ID - OOD measures how much a model leans on the mark instead of the text.
+A frozen encoder with a linear probe barely sees the mark; fine-tuning can learn to.
 
 Marks are drawn from a generator seeded by ``seed`` (not the trial's seed), like the documents.
 """
@@ -50,13 +50,13 @@ def mark_classes(
 
 
 def add_marks(
-    data: GroupedTexts, names: Sequence[str], marks: Mapping[str, str], prefix: str,
-    agree: float, rng: np.random.Generator, max_words: int,
+    data: GroupedTexts, names: Sequence[str], marks: Mapping[str, str], agree: float,
+    rng: np.random.Generator, max_words: int,
 ) -> GroupedTexts:  # fmt: skip
     """``data`` with each text starting with its mark (see :func:`mark_classes`), truncated."""
     classes = mark_classes(data.labels, len(names), agree, rng)
     texts = [
-        " ".join(f"{prefix} {marks[names[c]]} {text}".split()[:max_words])
+        " ".join(f"{marks[names[c]]} {text}".split()[:max_words])
         for c, text in zip(classes, data.texts, strict=True)
     ]
     return replace(data, texts=texts)
@@ -66,7 +66,6 @@ def newsgroups_spurious(
     groups: Mapping[str, Sequence[str]],
     marks: Mapping[str, str],
     agree: float = 0.9,
-    prefix: str = "from",
     train_per_group: int = 150,
     val_per_group: int = 20,
     test_per_group: int = 100,
@@ -87,7 +86,7 @@ def newsgroups_spurious(
     train, val = split_off(pool, val_per_group)
     test = draw_groups("test", chosen, names, test_per_group, seed, max_words, root)
     rng = np.random.default_rng(seed)
-    mark = {"names": names, "marks": marks, "prefix": prefix, "rng": rng, "max_words": max_words}
+    mark = {"names": names, "marks": marks, "rng": rng, "max_words": max_words}
     return OODSplit(
         train=add_marks(train, agree=agree, **mark),
         val=add_marks(val, agree=agree, **mark),
