@@ -1,10 +1,12 @@
 """The LEVI study's task: fit one method on the in-distribution newsgroups, then measure accuracy
-in distribution (ID test) and out of distribution (held-out newsgroups) and the gap between them.
+in distribution (ID test) and out of distribution (OOD test) and the gap between them.
 
-Config read: ``data`` (:func:`~modules.levi.data.newsgroups_ood`),
-``backbone`` (source, attention, max_length; the project's MiniLM by default), ``levi`` (the
-method: ``regime`` frozen|lora|full, ``layers``, ``small``, ``hidden``, learning rates, epochs;
-``conf/levi/``), ``optim`` (its ``lr`` is replaced by ``levi.lr``), ``trainer``.
+Config read: ``data`` (an :class:`~modules.levi.data.OODSplit`: held-out newsgroups,
+:func:`~modules.levi.data.newsgroups_ood`, or a flipped artefact word,
+:func:`~modules.levi.spurious.newsgroups_spurious`), ``backbone`` (source, attention, max_length;
+the project's MiniLM by default), ``levi`` (a :class:`~modules.levi.method.LeviMethod`: ``regime``
+frozen|lora|full, ``layers``, ``small``, ``hidden``, learning rates, epochs; ``conf/levi/``),
+``optim`` (its ``lr`` is replaced by ``levi.lr``), ``trainer``.
 
 With a frozen backbone the per-layer masked means come from the project's feature cache
 (``modules/embedding/cache.py``: computed once for every text of the split, shared by every frozen
