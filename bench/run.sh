@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (speed targets live here, never as timed assertions in tests).
 #   make bench          all benchmarks
-#   bash bench/run.sh permutation|cli|smoke|pooling_grid|soup_finetune|cl_baselines|cl_fewshot|mates_selection|levi_ood
+#   bash bench/run.sh permutation|cli|smoke|pooling_grid|soup_finetune|cl_baselines|cl_fewshot|mates_selection|levi_ood|levi_shift
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -52,7 +52,11 @@ if [[ $which == all || $which == mates_selection ]]; then
   PYTHON=$PY bash bench/mates_selection.sh "$out/mates_selection"
 fi
 if [[ $which == all || $which == levi_ood ]]; then
-  # Target: <= 20 min on 2 CPU cores, 5 methods x 3 seeds, first run (feature cache included).
+  # Target: <= 20 min on 2 CPU cores, 6 methods x 3 seeds, first run (feature cache included).
   timed levi_ood_sweep "$PY" sweep.py +experiment=levi_ood "paths.output_dir=$out/levi_ood"
+fi
+if [[ $which == all || $which == levi_shift ]]; then
+  # Target: <= 15 min on 2 CPU cores, 5 methods x 3 seeds, first run (feature cache included).
+  timed levi_shift_sweep "$PY" sweep.py +experiment=levi_shift "paths.output_dir=$out/levi_shift"
 fi
 echo "logs: $out"

@@ -71,7 +71,7 @@ def check_groups(groups: Mapping[str, Mapping[str, Sequence[str]]]) -> None:
                 seen[group] = where
 
 
-def _draw(
+def draw_groups(
     split: str,
     groups: Mapping[str, Sequence[str]],
     names: list[str],
@@ -80,6 +80,8 @@ def _draw(
     max_words: int,
     root: Path | None,
 ) -> GroupedTexts:
+    """Up to ``per_group`` documents of each newsgroup of ``groups`` (super-category → newsgroups)
+    from the bydate ``split`` file, labelled by super-category (index in ``names``), truncated."""
     wanted = [g for sup in names for g in groups[sup]]
     data = load_newsgroups(
         split, limit_per_class=per_group, seed=seed, categories=wanted, root=root
@@ -94,7 +96,7 @@ def _draw(
     )
 
 
-def _split_off(data: GroupedTexts, n_per_group: int) -> tuple[GroupedTexts, GroupedTexts]:
+def split_off(data: GroupedTexts, n_per_group: int) -> tuple[GroupedTexts, GroupedTexts]:
     """(rest, the first ``n_per_group`` documents of each newsgroup)."""
     taken: dict[str, int] = {}
     head, rest = [], []
@@ -130,8 +132,10 @@ def newsgroups_ood(
     names = sorted(groups)
     id_groups = {s: list(groups[s]["id"]) for s in names}
     ood_groups = {s: list(groups[s]["ood"]) for s in names}
-    pool = _draw("train", id_groups, names, train_per_group + val_per_group, seed, max_words, root)
-    train, val = _split_off(pool, val_per_group)
-    id_test = _draw("test", id_groups, names, test_per_group, seed, max_words, root)
-    ood_test = _draw("test", ood_groups, names, test_per_group, seed, max_words, root)
+    pool = draw_groups(
+        "train", id_groups, names, train_per_group + val_per_group, seed, max_words, root
+    )
+    train, val = split_off(pool, val_per_group)
+    id_test = draw_groups("test", id_groups, names, test_per_group, seed, max_words, root)
+    ood_test = draw_groups("test", ood_groups, names, test_per_group, seed, max_words, root)
     return OODSplit(train, val, id_test, ood_test, id_groups, ood_groups)

@@ -1,10 +1,12 @@
 """The LEVI study's task: fit one method on the in-distribution newsgroups, then measure accuracy
-in distribution (ID test) and out of distribution (held-out newsgroups) and the gap between them.
+in distribution (ID test) and out of distribution (OOD test) and the gap between them.
 
-Config read: ``data`` (:func:`~modules.levi.data.newsgroups_ood`),
-``backbone`` (source, attention, max_length; the project's MiniLM by default), ``levi`` (the
-method: ``regime`` frozen|lora|full, ``layers``, ``small``, ``hidden``, learning rates, epochs;
-``conf/levi/``), ``optim`` (its ``lr`` is replaced by ``levi.lr``), ``trainer``.
+Config read: ``data`` (an :class:`~modules.levi.data.OODSplit`: held-out newsgroups,
+:func:`~modules.levi.data.newsgroups_ood`, or a flipped artefact word,
+:func:`~modules.levi.spurious.newsgroups_spurious`), ``backbone`` (source, attention, max_length;
+the project's MiniLM by default), ``levi`` (a :class:`~modules.levi.method.LeviMethod`: ``regime``
+frozen|lora|full, ``layers``, ``small``, ``hidden``, learning rates, epochs; ``conf/levi/``),
+``optim`` (its ``lr`` is replaced by ``levi.lr``), ``trainer``.
 
 With a frozen backbone the per-layer masked means come from the project's feature cache
 (``modules/embedding/cache.py``: computed once for every text of the split, shared by every frozen
@@ -21,27 +23,15 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from modules.embedding.cache import cache_key, load_or_build
-from modules.embedding.regimes import REGIMES, apply_regime
+from modules.embedding.regimes import apply_regime
 from modules.embedding.task import backbone_factory, backbone_source
 from modules.levi.data import GroupedTexts, OODSplit
+from modules.levi.method import LeviMethod
 from modules.levi.model import LayerwiseEnsemble, PretrainedLayers
 from modules.levi.module import LeviModule, loader, predict
 from modules.task import RunContext, extra_callbacks
 
 PARTS = ("train", "val", "id_test", "ood_test")
-
-
-def check_method(method: DictConfig, num_layers: int) -> list[int]:
-    """The chosen layers, after checking the method's settings (before any expensive work)."""
-    if str(method.regime) not in REGIMES:
-        raise ValueError(f"levi.regime must be one of {REGIMES}, got {method.regime!r}")
-    layers = [int(i) for i in method.layers]
-    bad = [i for i in layers if not 0 <= i <= num_layers]
-    if bad:
-        raise ValueError(f"levi.layers {bad} out of range: the backbone has layers 0..{num_layers}")
-    if not layers and method.get("small") is None:
-        raise ValueError("levi: no pretrained layer and no small model")
-    return layers
 
 
 def backbone_depth(cfg: DictConfig) -> int:
@@ -56,26 +46,26 @@ class LeviTask:
     def run(self, cfg: DictConfig, ctx: RunContext) -> dict[str, float]:
         from hydra.utils import instantiate
 
-        method = cfg.levi
-        layers = check_method(method, backbone_depth(cfg))
+        method: LeviMethod = instantiate(cfg.levi, _recursive_=False)
+        layers = method.check(backbone_depth(cfg))
         split: OODSplit = instantiate(cfg.data)
         parts = {name: getattr(split, name) for name in PARTS}
         inputs: dict[str, dict[str, torch.Tensor]] = {
             name: {"label": torch.tensor(data.labels, dtype=torch.long)}
             for name, data in parts.items()
         }
-        small = instantiate(method.small) if method.get("small") is not None else None
+        small = instantiate(method.small) if method.small is not None else None
         if small is not None:
             for name, data in parts.items():
                 inputs[name]["ngrams"] = small.encode(data.texts)
         pretrained, hidden_size = None, 0
-        if layers and str(method.regime) == "frozen":
-            hidden_size = self.cached_layers(cfg, split, parts, layers, inputs)
+        if layers and method.regime == "frozen":
+            hidden_size = self.cached_layers(cfg, method, split, parts, layers, inputs)
         elif layers:
-            lora = method.get("lora")
+            lora = method.lora
             backbone = apply_regime(
                 backbone_factory(cfg)(),
-                str(method.regime),
+                method.regime,
                 OmegaConf.to_container(lora) if lora is not None else None,
             )
             pretrained, hidden_size = PretrainedLayers(backbone, layers), backbone.hidden_size
@@ -88,20 +78,20 @@ class LeviTask:
             len(layers),
             hidden_size,
             small,
-            int(method.hidden),
-            float(method.dropout),
+            method.hidden,
+            method.dropout,
         )
         module = LeviModule(
             net,
-            instantiate(cfg.optim, lr=float(method.lr)),
+            instantiate(cfg.optim, lr=method.lr),
             pretrained,
-            backbone_lr=float(method.backbone_lr),
-            aux_weight=float(method.aux_weight),
+            backbone_lr=method.backbone_lr,
+            aux_weight=method.aux_weight,
         )
-        bs = int(method.batch_size)
+        bs = method.batch_size
         trainer = instantiate(
             cfg.trainer,
-            max_epochs=int(method.max_epochs),
+            max_epochs=method.max_epochs,
             callbacks=[*ctx.callbacks, *extra_callbacks(cfg)],
         )
         trainer.fit(
@@ -117,6 +107,7 @@ class LeviTask:
     @staticmethod
     def cached_layers(
         cfg: DictConfig,
+        method: LeviMethod,
         split: OODSplit,
         parts: dict[str, GroupedTexts],
         layers: list[int],
@@ -125,9 +116,8 @@ class LeviTask:
         """Look the chosen layers' masked means up in the frozen feature cache (built once)."""
         b, texts = cfg.backbone, split.texts()
         key = cache_key(str(b.name), str(b.attention), int(b.max_length), texts)
-        cache = load_or_build(
-            cfg.levi.cache_dir, key, texts, backbone_factory(cfg), int(cfg.levi.cache_batch_size)
-        )
+        folder = method.cache_dir or f"{cfg.paths.output_dir}/cache/features"
+        cache = load_or_build(folder, key, texts, backbone_factory(cfg), method.cache_batch_size)
         for name, data in parts.items():
             rows = torch.tensor([cache.row[t] for t in data.texts], dtype=torch.long)
             inputs[name]["pretrained"] = cache.layer_mean[rows][:, layers].float()

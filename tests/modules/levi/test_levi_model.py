@@ -7,15 +7,14 @@ import functools
 
 import pytest
 import torch
-from omegaconf import OmegaConf
 
 from modules.embedding.backbone import load_backbone
 from modules.embedding.features import masked_mean
 from modules.embedding.regimes import apply_regime
+from modules.levi.method import LeviMethod
 from modules.levi.model import LayerwiseEnsemble, PretrainedLayers
 from modules.levi.module import LeviModule, predict
 from modules.levi.small import NgramModel, encode_ngrams, ngram_ids
-from modules.levi.task import check_method
 
 TEXTS = ["the space shuttle launch", "a new graphics card driver", "hockey playoffs tonight"]
 
@@ -130,11 +129,10 @@ def test_shared_loss_learns_a_separable_toy_task():
 
 
 def test_method_settings_are_checked():
-    method = OmegaConf.create({"regime": "frozen", "layers": [2, 7], "small": None})
     with pytest.raises(ValueError, match=r"\[7\] out of range"):
-        check_method(method, 6)
+        LeviMethod(layers=[2, 7]).check(6)
     with pytest.raises(ValueError, match="regime"):
-        check_method(OmegaConf.create({"regime": "half", "layers": [1]}), 6)
+        LeviMethod(regime="half", layers=[1]).check(6)
     with pytest.raises(ValueError, match="no pretrained layer"):
-        check_method(OmegaConf.create({"regime": "frozen", "layers": [], "small": None}), 6)
-    assert check_method(OmegaConf.create({"regime": "lora", "layers": [0, 6]}), 6) == [0, 6]
+        LeviMethod(layers=[]).check(6)
+    assert LeviMethod(regime="lora", layers=[0, 6]).check(6) == [0, 6]
