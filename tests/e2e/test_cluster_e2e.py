@@ -26,7 +26,7 @@ NAME = "cluster-resume"
 def _submit(dashboard: str, entrypoint: list[str], submission_id: str) -> None:
     """``ray job submit``; retried while the head's job agent is still starting (Ray answers "No
     available agent to submit job, please try again later" until it is up)."""
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 300
     while True:
         done = subprocess.run(
             [str(BIN / "ray"), "job", "submit", "--address", dashboard, "--submission-id", submission_id,
