@@ -26,7 +26,7 @@ from sweeps.config import CONFIG_DIR, compose_config, config_targets, resolve, t
 from sweeps.errors import SweepConfigError
 from sweeps.plan import SweepPlan
 from sweeps.reachability import check_reachable
-from sweeps.redact import check_space, redaction_words
+from sweeps.redact import check_space, redact_config, redaction_words
 from sweeps.settings import check_output_dir, check_resources, check_sweep
 from sweeps.soup.choices import CHOICES as SOUP_CHOICES
 from sweeps.space import SEED_KEY, build_param_space, flatten_space, parse_expression
@@ -247,7 +247,8 @@ def presets_text() -> str:
 
 
 def _describe(plan: SweepPlan) -> str:
-    lines = [OmegaConf.to_yaml(plan.cfg), "search space:"]
+    shown = redact_config(plan.cfg, redaction_words(plan.cfg))  # the terminal is a log too
+    lines = [OmegaConf.to_yaml(shown), "search space:"]
     lines += [f"  {key}: {expr}" for key, expr in plan.space.items()]
     lines.append(f"  seed: {list(plan.cfg.sweep.seeds)}")
     lines.append(f"trials: {plan.num_trials}")

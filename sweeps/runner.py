@@ -26,7 +26,7 @@ from sweeps.locks import store_lock, sweep_lock
 from sweeps.plan import SweepPlan
 from sweeps.progress import ProgressLines
 from sweeps.provenance import git_state, package_versions
-from sweeps.redact import redact_config, redact_overrides, redaction_words
+from sweeps.redact import redact_command, redact_config, redact_overrides, redaction_words
 from sweeps.soup import cook_soups
 from sweeps.summary import best_trial, design_summary, format_summary, trials_frame
 from sweeps.tracking import MLflowTracking, flat_config
@@ -89,7 +89,8 @@ def _run_locked(plan: SweepPlan) -> int:
         status = "FINISHED" if code == 0 else "FAILED"
     except KeyboardInterrupt:
         status, code = "KILLED", 130
-        print(f"Interrupted: continue with  {plan.command} resume=true", file=sys.stderr)
+        command = redact_command(plan.command, redaction_words(cfg))  # the terminal is a log too
+        print(f"Interrupted: continue with  {command} resume=true", file=sys.stderr)
     finally:
         cluster.shutdown()
         _close_parent(tracking, status)

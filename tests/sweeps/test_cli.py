@@ -200,3 +200,10 @@ def test_unreachable_servers_are_one_line_before_ray(args, message, short_tmp, c
     code = main(["+experiment=smoke", f"paths.output_dir={short_tmp}", *args])
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert code == 2 and len(err) == 1 and message in err[0], err
+
+
+def test_dry_run_masks_secrets(tmp_path, capsys):
+    assert main(["+experiment=smoke", f"paths.output_dir={tmp_path}", "+db.password=hunter2", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "hunter2" not in out
+    assert "password: '***'" in out or "password: ***" in out
