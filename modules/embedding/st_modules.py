@@ -83,6 +83,8 @@ class BackboneInput(InputModule):
             Path(output_path).mkdir(parents=True, exist_ok=True)
             self.backbone.model.config.save_pretrained(output_path)
             target = Path(output_path) / "model.safetensors"
+            if target.exists():  # a retried trial exports into the same folder
+                target.unlink()
             try:
                 os.link(weights, target)
             except OSError:
