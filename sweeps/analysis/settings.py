@@ -9,9 +9,13 @@ from typing import Any
 
 @dataclass
 class AsoSettings:
-    """Almost stochastic order (deepsig ``aso``): bootstrap size, seed, decision threshold."""
+    """Almost stochastic order (deepsig ``aso``): bootstrap size, seed, decision threshold.
 
-    enabled: bool = True
+    Off unless asked for (``enabled`` or ``analysis.test: aso``): deepsig's bootstrap loops in
+    Python and costs about a second per design pair, most of a report's time, and with the few
+    seeds of a sweep its eps_min decides nothing the other tests do not."""
+
+    enabled: bool = False
     n_bootstrap: int = 100
     seed: int = 0
     max_eps: float = 0.2  # A is "almost stochastically" better when eps_min < max_eps
@@ -54,6 +58,8 @@ class AnalysisSettings:
         elif isinstance(aso, Mapping):
             aso_known = {f.name for f in fields(AsoSettings)}
             settings.aso = AsoSettings(**{k: v for k, v in aso.items() if k in aso_known})
+        if settings.test == "aso":
+            settings.aso.enabled = True
         for name in ("metrics", "task_types", "minimize"):
             value = getattr(settings, name)
             if isinstance(value, str):
