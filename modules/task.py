@@ -46,7 +46,12 @@ class RunContext:
 
 
 class Task(Protocol):
-    """A study's run procedure: ``run(cfg, ctx) -> {metric: value}``."""
+    """A study's run procedure: ``run(cfg, ctx) -> {metric: value}``.
+
+    A task whose Trainer gets ``ctx.callbacks`` (they write the sweep's checkpoints) and fits from
+    ``ctx.resume_from`` says so with a class attribute ``resumes_from_checkpoints = True``:
+    population-based training (``scheduler=pbt``) needs it to clone one trial's weights into another.
+    """
 
     def run(self, cfg: DictConfig, ctx: RunContext) -> dict[str, float]: ...
 
@@ -112,6 +117,8 @@ class FitValidate:
     set's per-example correctness as the per-example scores of ``val_acc``, so the report can use
     the paired per-example test, which has power with few seeds.
     """
+
+    resumes_from_checkpoints = True  # its Trainer gets ctx.callbacks and fits from ctx.resume_from
 
     def run(self, cfg: DictConfig, ctx: RunContext) -> dict[str, float]:
         from hydra.utils import instantiate

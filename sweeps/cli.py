@@ -27,6 +27,8 @@ from sweeps.errors import SweepConfigError
 from sweeps.plan import SweepPlan
 from sweeps.reachability import check_reachable
 from sweeps.redact import check_space, redact_config, redaction_words
+from sweeps.search import SEARCHERS
+from sweeps.search.build import check_pbt, check_search
 from sweeps.settings import check_output_dir, check_resources, check_sweep
 from sweeps.soup.choices import CHOICES as SOUP_CHOICES
 from sweeps.space import SEED_KEY, build_param_space, flatten_space, parse_expression
@@ -84,6 +86,7 @@ def plan_sweep(args: list[str], import_targets: bool = True) -> SweepPlan:
     _check_sweep_settings(cfg)
     space = {**flatten_space(OmegaConf.to_container(cfg.sweep.space) or {}), **cli_space}
     check_space(space, redaction_words(cfg))
+    check_search(cfg, space)
     param_space = build_param_space(space, list(cfg.sweep.seeds), str(cfg.sweep.search))
     _check_size(SweepPlan(cfg, base, space, param_space))
     _check_space_keys(base, space)
@@ -91,6 +94,7 @@ def plan_sweep(args: list[str], import_targets: bool = True) -> SweepPlan:
     _check_targets(first_trial, import_targets)
     if import_targets:
         _check_task(first_trial)
+        check_pbt(first_trial, space)
     command = " ".join(["python sweep.py", *map(shlex.quote, args)])
     plan = SweepPlan(cfg, base, space, param_space, command=command)
     plan.resuming = _resuming(cfg.resume, plan.state_path)
@@ -251,5 +255,8 @@ def _describe(plan: SweepPlan) -> str:
     lines = [OmegaConf.to_yaml(shown), "search space:"]
     lines += [f"  {key}: {expr}" for key, expr in plan.space.items()]
     lines.append(f"  seed: {list(plan.cfg.sweep.seeds)}")
+    search = str(plan.cfg.sweep.search)
+    lines.append(f"search: {search}" + (f", {plan.cfg.sweep.num_samples} configurations x "
+                                         f"{len(plan.cfg.sweep.seeds)} seeds" if search in SEARCHERS else ""))
     lines.append(f"trials: {plan.num_trials}")
     return "\n".join(lines)

@@ -29,7 +29,12 @@ class SweepPlan:
 
     @property
     def num_trials(self) -> int:
-        """How many trials the sweep has: the grid's combinations × ``sweep.num_samples``."""
+        """How many trials the sweep has: the grid's combinations × ``sweep.num_samples``; under a
+        searcher, its configurations × the seeds."""
+        from sweeps.search import SEARCHERS
+
+        if str(self.cfg.sweep.search) in SEARCHERS:
+            return int(self.cfg.sweep.num_samples) * len(self.cfg.sweep.seeds)
         axes = [v["grid_search"] for v in self.param_space.values() if isinstance(v, dict) and "grid_search" in v]
         return math.prod(len(values) for values in axes) * int(self.cfg.sweep.num_samples)
 

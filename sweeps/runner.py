@@ -27,6 +27,7 @@ from sweeps.plan import SweepPlan
 from sweeps.progress import ProgressLines
 from sweeps.provenance import git_state, package_versions
 from sweeps.redact import redact_command, redact_config, redact_overrides, redaction_words
+from sweeps.search.build import is_pbt, is_searched, search_algorithm
 from sweeps.soup import cook_soups
 from sweeps.summary import best_trial, design_summary, format_summary, trials_frame
 from sweeps.tracking import MLflowTracking, flat_config
@@ -63,6 +64,7 @@ def _run_locked(plan: SweepPlan) -> int:
     tracking: MLflowTracking = instantiate(cfg.tracking)
     tracking.base_overrides = plan.base_overrides
     tracking.trial_artifacts = f"{plan.state_path}/artifacts"
+    tracking.record_schedule = is_pbt(cfg)
     started = time.time()
     with store_lock(tracking.uri):
         parent = tracking.start_sweep(cfg.sweep.name, {**git_state(), **package_versions()},
@@ -83,7 +85,9 @@ def _run_locked(plan: SweepPlan) -> int:
     try:
         cluster.connect()
         results, interrupted = _fit(_tuner(plan, tracking))
-        if interrupted or results.num_terminated + results.num_errors < max(len(results), plan.num_trials):
+        # a searcher may end early (an exhausted discrete space): then its trials are all there are
+        expected = len(results) if is_searched(cfg) else max(len(results), plan.num_trials)
+        if interrupted or results.num_terminated + results.num_errors < expected:
             raise KeyboardInterrupt  # Tune caught Ctrl-C itself and saved its state
         code = _report(plan, results, tracking, time.time() - started)
         status = "FINISHED" if code == 0 else "FAILED"
@@ -156,28 +160,37 @@ def _tuner(plan: SweepPlan, tracking: MLflowTracking) -> Tuner:
     )
     if plan.resuming:
         return Tuner.restore(plan.state_path, trainable=trainable)
+    searched = is_searched(cfg)
     return Tuner(
         trainable,
         param_space=plan.param_space,
         tune_config=TuneConfig(
             metric=cfg.sweep.metric,
             mode=cfg.sweep.mode,
-            scheduler=instantiate(cfg.scheduler),
-            # max_concurrent here: Tune ignores TuneConfig.max_concurrent_trials with a generator
-            search_alg=BasicVariantGenerator(constant_grid_search=True,
-                                             max_concurrent=concurrency(cfg)),
-            num_samples=int(cfg.sweep.num_samples),
+            scheduler=instantiate(cfg.scheduler, **({"space": plan.space} if is_pbt(cfg) else {})),
+            search_alg=_search_alg(plan),
+            # under a searcher Tune counts trials: each configuration once per seed
+            num_samples=plan.num_trials if searched else int(cfg.sweep.num_samples),
             reuse_actors=bool(cfg.sweep.reuse_actors) and not distributed,
         ),
         run_config=RunConfig(
             name=cfg.sweep.name,
             storage_path=str(cfg.storage.path),
             failure_config=FailureConfig(max_failures=int(cfg.sweep.max_failures)),
-            checkpoint_config=CheckpointConfig(num_to_keep=KEEP_CHECKPOINTS),
+            # PBT restarts a trial from another's checkpoint, which must still exist by then
+            checkpoint_config=CheckpointConfig(num_to_keep=None if is_pbt(cfg) else KEEP_CHECKPOINTS),
             callbacks=[tracking, *progress_lines(plan)],
             verbose=tune_verbosity(int(cfg.sweep.verbose)),
         ),
     )
+
+
+def _search_alg(plan: SweepPlan):
+    """A searcher (optuna, bohb) with seeds as repeats, or the grid / random generator.
+    max_concurrent goes here: Tune ignores TuneConfig.max_concurrent_trials with a generator."""
+    if is_searched(plan.cfg):
+        return search_algorithm(plan.cfg, plan.space, concurrency(plan.cfg))
+    return BasicVariantGenerator(constant_grid_search=True, max_concurrent=concurrency(plan.cfg))
 
 
 def progress_lines(plan: SweepPlan) -> list[ProgressLines]:

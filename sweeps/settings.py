@@ -33,6 +33,7 @@ class SweepSettings:
     seeds: list[int] = field(default_factory=lambda: [0])
     space: Any = field(default_factory=dict)
     search: str = "grid"
+    search_seed: int = 0
     num_samples: int = 1
     max_concurrent: int = 0
     max_failures: int = 1

@@ -85,13 +85,18 @@ def to_domain(override: Override, search: str) -> Any:
 
 
 def build_param_space(space: Mapping[str, str], seeds: list[int], search: str = "grid") -> dict[str, Any]:
-    """The Tune ``param_space`` for the flat space plus the seed axis."""
-    if search not in ("grid", "random"):
-        raise SweepConfigError(f"sweep.search must be 'grid' or 'random', got {search!r}")
+    """The Tune ``param_space`` for the flat space plus the seed axis; empty under a searcher
+    (optuna, bohb), which proposes every value, seeds included (``sweeps/search/``)."""
+    from sweeps.search import SEARCHERS
+
+    if search not in ("grid", "random", *SEARCHERS):
+        raise SweepConfigError(f"sweep.search must be one of grid, random, {', '.join(SEARCHERS)}, got {search!r}")
     if not seeds:
         raise SweepConfigError("sweep.seeds is empty: give at least one seed")
     if SEED_KEY in space:
         raise SweepConfigError(f"sweep.space.{SEED_KEY}: sweep seeds with sweep.seeds, not sweep.space")
+    if search in SEARCHERS:
+        return {}
     param_space = {key: to_domain(parse_expression(key, expr), search) for key, expr in space.items()}
     param_space[SEED_KEY] = {"grid_search": [int(s) for s in seeds]}
     return param_space

@@ -31,6 +31,14 @@ from sweeps.redact import (
     redact_config,
     redact_overrides,
 )
+from sweeps.schedule import (
+    MUTATIONS_TAG,
+    SCHEDULE_FILE,
+    SCHEDULE_TAG,
+    add_step,
+    schedule_frame,
+    schedule_text,
+)
 from sweeps.space import SEED_KEY, design_of
 
 TRIAL_ID_TAG = "ray.trial_id"
@@ -59,6 +67,8 @@ class MLflowTracking(Callback):
         self.parent_run_id: str | None = None
         self.base_overrides: list[str] | None = None  # the sweep's plain overrides, set by the runner
         self.trial_artifacts: str | None = None  # <state>/artifacts, where trials write files
+        self.record_schedule = False  # PBT: record each trial's config schedule (sweeps/schedule.py)
+        self._schedules: dict[str, list[dict[str, Any]]] = {}
         self._runs: dict[str, str] = {}
         self._last_step: dict[str, int] = {}
         self._client: MlflowClient | None = None
@@ -69,6 +79,13 @@ class MLflowTracking(Callback):
         if self.base_overrides is not None:  # Tune pickles its callbacks into tuner.pkl
             state["base_overrides"] = redact_overrides(self.base_overrides, self.redact)
         return state
+
+    def get_state(self) -> dict[str, Any] | None:
+        """Saved with the sweep's Ray state, so a resumed PBT sweep keeps its schedules."""
+        return {"schedules": self._schedules} if self._schedules else None
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self._schedules = dict(state.get("schedules", {}))
 
     @property
     def client(self) -> MlflowClient:
@@ -160,6 +177,10 @@ class MLflowTracking(Callback):
         ]
         if metrics:
             self.client.log_batch(self._child_run(trial), metrics=metrics)
+        if self.record_schedule:  # the config this result was trained with (PBT may already
+            # have given the trial its next one: the scheduler sees a result before callbacks do)
+            ran_with = result.get("config") or trial.config
+            add_step(self._schedules.setdefault(trial.trial_id, []), dict(ran_with), step)
 
     def _step(self, trial_id: str, result: dict) -> int:
         """The MLflow step: the epoch (1-based) when the report names it (Ray Train reports do, and
@@ -176,6 +197,7 @@ class MLflowTracking(Callback):
     def on_trial_complete(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         run_id = self._child_run(trial)
         self._log_trial_artifacts(trial, run_id)
+        self._log_schedule(trial, run_id)
         finished = FINAL_KEY in (trial.last_result or {})
         self.client.set_terminated(run_id, status="FINISHED" if finished else "KILLED")
         if not finished:
@@ -187,7 +209,17 @@ class MLflowTracking(Callback):
         self.client.set_tag(run_id, "error", error[-4900:])
         self.client.log_text(run_id, error, "error.txt")
         self._log_trial_artifacts(trial, run_id)
+        self._log_schedule(trial, run_id)
         self.client.set_terminated(run_id, status="FAILED")
+
+    def _log_schedule(self, trial: Trial, run_id: str) -> None:
+        """The trial's config schedule as ``config_schedule.csv`` and two tags (PBT only)."""
+        rows = self._schedules.get(trial.trial_id)
+        if not self.record_schedule or not rows:
+            return
+        self.client.log_text(run_id, schedule_frame(rows).to_csv(index=False), SCHEDULE_FILE)
+        self.client.set_tag(run_id, SCHEDULE_TAG, schedule_text(rows))
+        self.client.set_tag(run_id, MUTATIONS_TAG, str(len(rows) - 1))
 
     def _child_run(self, trial: Trial) -> str:
         if trial.trial_id in self._runs:

@@ -25,6 +25,8 @@ from modules.task import RunContext
 from sweeps import storage
 from sweeps.config import trial_config
 from sweeps.distributed import is_distributed, run_distributed
+from sweeps.optimizer_values import ApplyOptimizerValues
+from sweeps.search.build import is_pbt
 from sweeps.space import SEED_KEY
 
 CHECKPOINT_FILE = "checkpoint"
@@ -42,11 +44,11 @@ def run_trial(sampled: dict[str, Any], base_overrides: list[str]) -> None:
     artifact_dir = trial_artifact_dir(cfg)
     artifact_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="resume-") as scratch:
-        ctx = RunContext(
-            callbacks=[TuneReportCheckpointCallback(filename=CHECKPOINT_FILE, on="train_epoch_end")],
-            artifact_dir=artifact_dir,
-            resume_from=_restored_checkpoint(Path(scratch)),
-        )
+        resume_from = _restored_checkpoint(Path(scratch))
+        callbacks = [TuneReportCheckpointCallback(filename=CHECKPOINT_FILE, on="train_epoch_end")]
+        if resume_from and is_pbt(cfg) and "optim" in cfg:  # the checkpoint may be another trial's
+            callbacks.append(ApplyOptimizerValues.from_config(cfg.optim))
+        ctx = RunContext(callbacks=callbacks, artifact_dir=artifact_dir, resume_from=resume_from)
         metrics = instantiate(cfg.task).run(cfg, ctx)
     tune.report({**metrics, "final": 1.0})
 

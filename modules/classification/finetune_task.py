@@ -32,6 +32,8 @@ from modules.task import RunContext, extra_callbacks, init_fingerprint, save_wei
 class FineTuneTask:
     """Fine-tune, evaluate on held-out and test data, save the trained weights (soup-ready)."""
 
+    resumes_from_checkpoints = True  # its Trainer gets ctx.callbacks and fits from ctx.resume_from
+
     def run(self, cfg: DictConfig, ctx: RunContext) -> dict[str, float]:
         from hydra.utils import instantiate
 

@@ -139,6 +139,8 @@ class ContinualTask:
     """Run the method over each scenario's task sequence, one task per epoch; report per task,
     write the matrices, plots and per-example scores; return the final metrics."""
 
+    resumes_from_checkpoints = True  # its Trainer gets ctx.callbacks and fits from ctx.resume_from
+
     def run(self, cfg: DictConfig, ctx: RunContext) -> dict[str, float]:
         from hydra.utils import instantiate
 

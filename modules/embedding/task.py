@@ -76,6 +76,8 @@ def _write_per_example(results: list[Any], folder) -> None:
 class EmbeddingTask:
     """Fit one pooling x attention design, then evaluate and export it."""
 
+    resumes_from_checkpoints = True  # its Trainer gets ctx.callbacks and fits from ctx.resume_from
+
     def run(self, cfg: DictConfig, ctx: RunContext) -> dict[str, float]:
         from hydra.utils import instantiate
 

@@ -43,6 +43,8 @@ def backbone_depth(cfg: DictConfig) -> int:
 class LeviTask:
     """Fit a LEVI method or baseline; report ID accuracy, OOD accuracy and the gap."""
 
+    resumes_from_checkpoints = True  # its Trainer gets ctx.callbacks and fits from ctx.resume_from
+
     def run(self, cfg: DictConfig, ctx: RunContext) -> dict[str, float]:
         from hydra.utils import instantiate
 

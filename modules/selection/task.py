@@ -49,6 +49,8 @@ class SelectionTask:
     not trained on yet. ``eval_decay_steps > 0``: each stage is evaluated after a decay branch
     (``modules/selection/evaluation.py``)."""
 
+    resumes_from_checkpoints = True  # its Trainer gets ctx.callbacks and fits from ctx.resume_from
+
     def __init__(
         self,
         stages: int = 4,
