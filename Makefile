@@ -25,7 +25,7 @@ $(VENV)/.setup-done: pyproject.toml $(CONSTRAINTS) Makefile
 	$(PIP) install -q -c $(CONSTRAINTS) "torch==2.13.0"
 	# DeepSpeed builds against the installed torch (no build isolation: that would fetch a CUDA torch).
 	$(PIP) install -q -c $(CONSTRAINTS) --no-build-isolation "deepspeed>=0.16"
-	$(PIP) install -q -c $(CONSTRAINTS) -e ".[dev,bundled,stats,deepspeed]"
+	$(PIP) install -q -c $(CONSTRAINTS) -e ".[dev,bundled,stats,deepspeed,search]"
 	$(PIP) install -q -c $(CONSTRAINTS) --no-deps $(NO_DEPS)
 	bash infra/install_browser.sh
 	touch $@

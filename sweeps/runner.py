@@ -190,7 +190,8 @@ def _search_alg(plan: SweepPlan):
     max_concurrent goes here: Tune ignores TuneConfig.max_concurrent_trials with a generator."""
     if is_searched(plan.cfg):
         return search_algorithm(plan.cfg, plan.space, concurrency(plan.cfg))
-    return BasicVariantGenerator(constant_grid_search=True, max_concurrent=concurrency(plan.cfg))
+    return BasicVariantGenerator(constant_grid_search=True, max_concurrent=concurrency(plan.cfg),
+                                 random_state=int(plan.cfg.sweep.search_seed))
 
 
 def progress_lines(plan: SweepPlan) -> list[ProgressLines]:
