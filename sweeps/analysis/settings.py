@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from sweeps.analysis.intervals import DEFAULT_BOUNDS, check_bounds
+
 
 @dataclass
 class AsoSettings:
@@ -37,6 +39,9 @@ class AnalysisSettings:
     seed: int = 0
     aso: AsoSettings = field(default_factory=AsoSettings)
     sanity: list[dict] = field(default_factory=list)  # the study's sanity contract (sanity.py)
+    # a metric's range (name or fnmatch pattern → [low, high] or None): intervals are clipped to it
+    bounds: dict = field(default_factory=lambda: dict(DEFAULT_BOUNDS))
+    top_k: int = 10  # sampled searches: how many of the best configurations the report lists
 
     @classmethod
     def from_config(
@@ -74,6 +79,11 @@ class AnalysisSettings:
         from sweeps.analysis.sanity import validate_contract  # sanity reads these settings
 
         settings.sanity = validate_contract(settings.sanity)
+        if not isinstance(settings.bounds, Mapping):
+            raise ValueError(f"analysis.bounds must map metric patterns to [low, high], got {settings.bounds!r}")
+        settings.bounds = check_bounds(settings.bounds)
+        if not (isinstance(settings.top_k, int) and settings.top_k > 0):
+            raise ValueError(f"analysis.top_k must be a positive integer, got {settings.top_k!r}")
         if settings.mode not in ("min", "max"):
             raise ValueError(f"analysis.mode must be 'min' or 'max', got {settings.mode!r}")
         return settings
