@@ -29,7 +29,7 @@ from sweeps.provenance import git_state, package_versions
 from sweeps.redact import redact_command, redact_config, redact_overrides, redaction_words
 from sweeps.soup import cook_soups
 from sweeps.summary import best_trial, design_summary, format_summary, trials_frame
-from sweeps.tracking import MLflowTracking, flat_config
+from sweeps.tracking import SPACE_TAG, MLflowTracking, flat_config
 from sweeps.trial import run_trial
 
 STATE_FILE = "sweep_state.json"
@@ -65,7 +65,9 @@ def _run_locked(plan: SweepPlan) -> int:
     tracking.trial_artifacts = f"{plan.state_path}/artifacts"
     started = time.time()
     with store_lock(tracking.uri):
-        parent = tracking.start_sweep(cfg.sweep.name, {**git_state(), **package_versions()},
+        space = json.dumps(plan.space)  # what the report reads to tell a sampled search (MLflow: 8,000 characters)
+        tags = {**git_state(), **package_versions(), **({SPACE_TAG: space} if len(space) <= 8000 else {})}
+        parent = tracking.start_sweep(cfg.sweep.name, tags,
                                       previous.get("parent_run_id"), title=sweep_title(plan))
     storage.write_text(f"{plan.state_path}/{STATE_FILE}",
                        json.dumps({"parent_run_id": parent, "tracking_uri": tracking.uri, "plan": plan_record(plan)}))

@@ -36,6 +36,7 @@ from sweeps.space import SEED_KEY, design_of
 TRIAL_ID_TAG = "ray.trial_id"
 SWEEP_TAG = "sweep.name"
 SAMPLED_TAG = "sweep.sampled"  # a child's sampled values (seed included) as JSON: what rebuilds it
+SPACE_TAG = "sweep.space"  # the parent's search space as run (JSON {key: sweep expression}), command line included
 SWEEP_RUN_TAG = "sweep.run"  # a child's parent run id, so "group by design" stays in one sweep
 # MLflow 3 opens an experiment in its GenAI view unless this tag says it holds model training runs
 # (the value the MLflow UI's experiment-kind selector writes).

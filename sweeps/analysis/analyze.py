@@ -98,7 +98,7 @@ def analyze(data: SweepData, settings: AnalysisSettings) -> Analysis:
     agg_rows, pair_frames, seed_frames, resolution_rows = [], [], [], []
     for metric in metrics:
         sub = scores[scores["metric"] == metric]
-        bounds = metric_bounds(metric, settings.bounds)
+        bounds = metric_bounds(metric, settings.ranges)
         for design in designs:
             values = sub.loc[sub["design"] == design, "value"].to_numpy(float)
             row = aggregate(values)
@@ -147,11 +147,12 @@ def _sampled(data: SweepData, analysis: Analysis) -> SampledSearch | None:
         return None
     agg = analysis.aggregates[analysis.aggregates["metric"] == metric]
     seeds = agg.set_index("design")["n"]
-    reason = sampled_reason(data.config, seeds[seeds > 0])
+    reason = sampled_reason(data.config, data.space, seeds[seeds > 0])
     if reason is None:
         return None
     scores = analysis.scores[analysis.scores["metric"] == metric]
-    return summarize(reason, metric, scores, agg, higher_is_better(metric, s), s.top_k)
+    per_example = verdict_test(analysis, metric) == "per_example"
+    return summarize(reason, metric, scores, agg, higher_is_better(metric, s), s.top_k, per_example)
 
 
 def _metric_tests(

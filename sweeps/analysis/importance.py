@@ -71,7 +71,10 @@ def _one_key(key: str, values: pd.Series, means: pd.Series) -> dict:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = stats.spearmanr(numbers.to_numpy(float), y.to_numpy(float))
-        row.update(statistic=float(result.statistic), p=float(result.pvalue))
+        # |rho| = 1 gives p = 0 from the t approximation; no permutation test of n points can go
+        # below 2/n! (the identity and the reversed order), so that floor is the defensible p
+        floor = 2 / math.factorial(len(values)) if len(values) < 20 else 0.0
+        row.update(statistic=float(result.statistic), p=max(float(result.pvalue), floor))
     elif row["n_values"] == len(values):
         row["note"] = "every value seen once: no groups to compare"
     else:

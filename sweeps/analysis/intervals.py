@@ -7,9 +7,11 @@ bootstrap has at most a few dozen distinct resamples and its percentile interval
 than the sampling spread (it cannot reach beyond the observed minimum and maximum), while the
 clipped t interval keeps the t interval's coverage and only drops values the metric cannot take.
 
-The range is looked up by name: an exact key of ``analysis.bounds`` first, else the longest
-matching fnmatch pattern, so a study's own pattern beats a default one; a ``null`` range means
-unbounded. If a score lies outside its declared range (e.g. an accuracy logged in percent), the
+The range is looked up by name in two declared lists of ``{metric: <name or fnmatch pattern>,
+range: [low, high] or null}``: the study's ``analysis.bounds`` first, then
+``analysis.default_bounds``; the first entry that matches wins and a ``null`` range means unbounded
+(lists, not a mapping keyed by pattern: MLflow refuses ``*`` in the param names a config is logged
+under). If a score lies outside its declared range (e.g. an accuracy logged in percent), the
 declaration is wrong for this metric: the interval is left unclipped and a warning says so.
 """
 
@@ -26,45 +28,45 @@ Bounds = tuple[float, float]
 
 METHOD = "95% t-interval across seeds, clipped to the metric's declared range (analysis.bounds)"
 
-# used when analysis.bounds is not given (conf/analysis/default.yaml declares the same)
-DEFAULT_BOUNDS: dict[str, list[float] | None] = {
-    "*acc*": [0.0, 1.0],
-    "*ndcg*": [0.0, 1.0],
-    "*mrr*": [0.0, 1.0],
-    "*recall*": [0.0, 1.0],
-    "*precision*": [0.0, 1.0],
-    "*f1*": [0.0, 1.0],
-    "*v_measure*": [0.0, 1.0],
-    "*spearman*": [-1.0, 1.0],
-    "*pearson*": [-1.0, 1.0],
-}
+Entry = tuple[str, "Bounds | None"]
+
+# analysis.default_bounds when the config gives none (conf/analysis/default.yaml declares the same)
+DEFAULT_BOUNDS: list[dict] = [
+    {"metric": pattern, "range": [low, 1.0]}
+    for pattern, low in [
+        ("*acc*", 0.0), ("*ndcg*", 0.0), ("*mrr*", 0.0), ("*recall*", 0.0), ("*precision*", 0.0),
+        ("*f1*", 0.0), ("*v_measure*", 0.0), ("*spearman*", -1.0), ("*pearson*", -1.0),
+    ]
+]
 
 
-def check_bounds(bounds: Mapping[str, object]) -> dict[str, Bounds | None]:
-    """``analysis.bounds`` as {pattern: (low, high) or None}; raises ValueError naming a bad entry."""
-    checked: dict[str, Bounds | None] = {}
-    for pattern, value in bounds.items():
-        if value is None:
-            checked[str(pattern)] = None
-            continue
-        try:
-            low, high = (float(v) for v in value)  # type: ignore[union-attr]
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"analysis.bounds.{pattern}: expected [low, high] or null, got {value!r}"
-            ) from None
-        if not low < high:
-            raise ValueError(f"analysis.bounds.{pattern}: needs low < high, got [{low}, {high}]")
-        checked[str(pattern)] = (low, high)
+def check_bounds(entries: object, name: str = "analysis.bounds") -> list[Entry]:
+    """A list of ``{metric, range}`` as (pattern, (low, high) or None); a ValueError names a bad entry."""
+    if not isinstance(entries, list | tuple):
+        raise ValueError(f"{name} must be a list of {{metric: pattern, range: [low, high]}}, got {entries!r}")
+    checked: list[Entry] = []
+    for i, entry in enumerate(entries):
+        if not (isinstance(entry, Mapping) and set(entry) == {"metric", "range"}):
+            raise ValueError(f"{name}[{i}]: expected {{metric: pattern, range: [low, high] or null}}, got {entry!r}")
+        checked.append((str(entry["metric"]), _range(entry["range"], f"{name}[{i}]")))
     return checked
 
 
-def metric_bounds(metric: str, bounds: Mapping[str, Bounds | None]) -> Bounds | None:
-    """The declared range of ``metric``: exact name, else the longest matching pattern."""
-    if metric in bounds:
-        return bounds[metric]
-    matching = [p for p in bounds if fnmatch(metric, p)]
-    return bounds[max(matching, key=len)] if matching else None
+def _range(value: object, where: str) -> Bounds | None:
+    if value is None:
+        return None
+    try:
+        low, high = (float(v) for v in value)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}.range: expected [low, high] or null, got {value!r}") from None
+    if not low < high:
+        raise ValueError(f"{where}.range: needs low < high, got [{low}, {high}]")
+    return (low, high)
+
+
+def metric_bounds(metric: str, entries: list[Entry]) -> Bounds | None:
+    """The declared range of ``metric``: the first entry whose name or pattern matches."""
+    return next((bounds for pattern, bounds in entries if fnmatch(metric, pattern)), None)
 
 
 def clip_interval(row: dict[str, float], values: np.ndarray, bounds: Bounds | None) -> str:

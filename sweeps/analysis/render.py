@@ -14,6 +14,7 @@ from sweeps.analysis.intervals import METHOD
 from sweeps.analysis.sanity import violations
 from sweeps.analysis.verdict import Verdict
 
+NOTE_LIMIT = 7800  # MLflow keeps 8,000 characters of a tag; the last line must stay
 HOW_TO_READ = """\
 How to read this: trials are grouped into designs (every swept key except the seed); seeds are
 repeats. "best" has the best mean (for a task type: the best mean rank over its tasks). "not
@@ -94,11 +95,13 @@ def run_description(analysis: Analysis) -> str:
     target = analysis.settings.target
     main = [v for v in analysis.verdicts if v.scope == "metric" and v.name == target]
     others = [v for v in analysis.verdicts if v not in main and v.scope == "metric"]
+    lines += sampled_lines(analysis, markdown=True, top=5)  # first: a sampled search's answer
     for verdict in main or others[:1]:
-        lines += [f"## Which design is best on `{verdict.name}`?", "", *_block(verdict, markdown=True)[1:]]
-    lines += sampled_lines(analysis, markdown=True, top=5)
-    lines += ["", "Full report (every metric, p-values, resolution, plots): artifacts `report/report.html`."]
-    return "\n".join(lines)
+        lines += ["", f"## Which design is best on `{verdict.name}`?", "", *_block(verdict, markdown=True)[1:]]
+    body = "\n".join(lines)
+    if len(body) > NOTE_LIMIT:  # MLflow would cut it anywhere, with a warning in the terminal
+        body = body[: body.rfind("\n", 0, NOTE_LIMIT)] + "\n\n_(cut to fit MLflow's description limit)_"
+    return body + "\n\nFull report (every metric, p-values, resolution, plots): artifacts `report/report.html`."
 
 
 @dataclass

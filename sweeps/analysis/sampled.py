@@ -35,11 +35,15 @@ class SampledSearch:
     importance: pd.DataFrame  # one row per swept key (importance.IMPORTANCE_COLUMNS)
 
 
-def sampled_reason(config: Mapping[str, Any], seeds_per_design: pd.Series) -> str | None:
+def sampled_reason(
+    config: Mapping[str, Any], space: Mapping[str, str], seeds_per_design: pd.Series
+) -> str | None:
     """Why this sweep is read as a sampled search, or None: ``sweep.search=random``, an interval
-    axis in ``sweep.space``, or (nearly) every design with a single finished seed."""
+    axis in the search space as run (``space``; else the logged config's ``sweep.space``), or
+    (nearly) every design with a single finished seed."""
     sweep = config.get("sweep") if isinstance(config.get("sweep"), Mapping) else {}
-    intervals = [k for k, v in _flat(sweep.get("space") or {}).items() if "interval(" in str(v)]
+    space = space or _flat(sweep.get("space") or {})
+    intervals = [k for k, v in space.items() if "interval(" in str(v)]
     if sweep.get("search") == "random":
         axes = f", interval axes: {', '.join(intervals)}" if intervals else ""
         return f"sampled search (sweep.search=random{axes})"
@@ -53,18 +57,32 @@ def sampled_reason(config: Mapping[str, Any], seeds_per_design: pd.Series) -> st
 
 
 def summarize(
-    reason: str, metric: str, scores: pd.DataFrame, aggregates: pd.DataFrame, higher: bool, top_k: int
+    reason: str,
+    metric: str,
+    scores: pd.DataFrame,
+    aggregates: pd.DataFrame,
+    higher: bool,
+    top_k: int,
+    per_example: bool = False,
 ) -> SampledSearch:
-    """``scores``/``aggregates``: the analysis' long scores and aggregates, already on ``metric``."""
+    """``scores``/``aggregates``: the analysis' long scores and aggregates, already on ``metric``;
+    ``per_example``: whether the verdicts use per-example scores (they need no seed repeats)."""
     agg = aggregates.set_index("design")
     agg = agg[agg["mean"].map(math.isfinite)]
     order = agg["mean"].sort_values(ascending=not higher).index
     seeds = agg["n"]
+    verdicts = (
+        "The verdicts compare designs on their per-example scores (no seed repeats needed, but "
+        "training-seed variance is not in them); in addition, here are"
+        if per_example
+        else "Design-against-design verdicts need seed repeats of one design and lose power with "
+        "every extra design, so here are"
+    )
     line = (
-        f"{reason}: {len(agg)} designs, seeds per design: {_spread(seeds)}. Design-against-design "
-        f"verdicts need repeats of the same design, so below are the top {min(top_k, len(agg))} "
-        f"configurations by {metric} and each swept key's association with it (Spearman for numeric "
-        "keys, Kruskal-Wallis for categorical ones, over design means, Holm across keys)."
+        f"{reason}: {len(agg)} designs, seeds per design: {_spread(seeds)}. {verdicts} the top "
+        f"{min(top_k, len(agg))} configurations by {metric} and each swept key's association with "
+        "it (Spearman for numeric keys, Kruskal-Wallis for categorical ones, over design means, "
+        "Holm across keys)."
     )
     rows = []
     for rank, design in enumerate(order[:top_k], 1):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
+from omegaconf import OmegaConf
 
 from sweeps.analysis.analyze import analyze
-from sweeps.analysis.intervals import DEFAULT_BOUNDS, check_bounds, metric_bounds
+from sweeps.analysis.intervals import DEFAULT_BOUNDS, metric_bounds
 from sweeps.analysis.render import markdown_report, verdict_text
 from sweeps.analysis.settings import AnalysisSettings
 from sweeps.analysis.stats import aggregate
@@ -55,19 +57,37 @@ def test_a_score_outside_its_declared_range_disables_clipping_with_a_warning():
     assert any("outside its declared range" in w for w in analysis.warnings)
 
 
-def test_an_exact_name_or_the_longest_pattern_wins_and_null_means_unbounded():
-    bounds = check_bounds({**DEFAULT_BOUNDS, "cl/*/acc": None, "heldout/acc": [0, 100]})
-    assert metric_bounds("val_acc", bounds) == (0.0, 1.0)
-    assert metric_bounds("cl/split_mnist/acc", bounds) is None
-    assert metric_bounds("heldout/acc", bounds) == (0.0, 100.0)
-    assert metric_bounds("retrieval/stsb/ndcg_at_10", bounds) == (0.0, 1.0)
-    assert metric_bounds("gap", bounds) is None
+def test_the_studys_bounds_come_first_then_the_defaults_and_null_means_unbounded():
+    settings = AnalysisSettings.from_config(
+        {"bounds": [{"metric": "cl/*/acc", "range": None}, {"metric": "heldout/acc", "range": [0, 100]}]}
+    )
+    assert metric_bounds("val_acc", settings.ranges) == (0.0, 1.0)
+    assert metric_bounds("cl/split_mnist/acc", settings.ranges) is None
+    assert metric_bounds("heldout/acc", settings.ranges) == (0.0, 100.0)
+    assert metric_bounds("retrieval/stsb/ndcg_at_10", settings.ranges) == (0.0, 1.0)
+    assert metric_bounds("sts/stsb/spearman", settings.ranges) == (-1.0, 1.0)
+    assert metric_bounds("gap", settings.ranges) is None
 
 
-@pytest.mark.parametrize("bad", [{"x": [1, 0]}, {"x": "0,1"}, {"x": [0]}, ["x"]])
+def test_the_shipped_config_declares_the_same_defaults_as_the_code():
+    shipped = OmegaConf.load(Path(__file__).resolve().parents[3] / "conf/analysis/default.yaml")
+    assert OmegaConf.to_container(shipped.default_bounds) == DEFAULT_BOUNDS
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"bounds": [{"metric": "x", "range": [1, 0]}]},
+        {"bounds": [{"metric": "x", "range": "0,1"}]},
+        {"bounds": [{"metric": "x", "range": [0]}]},
+        {"bounds": [{"metric": "x"}]},
+        {"bounds": {"x": [0, 1]}},
+        {"default_bounds": [{"metric": "x", "range": [2, 1]}]},
+    ],
+)
 def test_bad_bounds_are_refused_with_their_key(bad):
-    with pytest.raises(ValueError, match="analysis.bounds"):
-        AnalysisSettings.from_config({"bounds": bad})
+    with pytest.raises(ValueError, match=f"analysis.{next(iter(bad))}"):
+        AnalysisSettings.from_config(bad)
 
 
 def test_one_seed_has_no_interval_to_clip():
