@@ -19,11 +19,16 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "report_html"
 
 
 @cache
-def _report() -> Path:
+def _report(kind: str = "grid") -> Path:
+    """A grid of 20 designs × 3 seeds, or a random search of 20 one-seed samples."""
     settings = AnalysisSettings.from_config({"target": "val_acc", "aso": {"enabled": False}})
-    analysis = analyze(sweep_data(many_designs(20)), settings)
-    write_report(analysis, ARTIFACTS)
-    return ARTIFACTS / "report.html"
+    data = sweep_data(many_designs(20, seeds=3 if kind == "grid" else 1))
+    if kind == "random":
+        data.config = {"sweep": {"search": "random"}}
+    analysis = analyze(data, settings)
+    assert (analysis.sampled is not None) == (kind == "random")
+    write_report(analysis, ARTIFACTS / kind)
+    return ARTIFACTS / kind / "report.html"
 
 
 def test_every_table_sits_whole_in_a_scroll_box_and_text_wraps():
@@ -40,12 +45,12 @@ def test_every_table_sits_whole_in_a_scroll_box_and_text_wraps():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("width", [800, 1280])
-def test_the_page_never_scrolls_sideways_in_chromium(width):
+@pytest.mark.parametrize(("kind", "width"), [("grid", 800), ("grid", 1280), ("random", 800)])
+def test_the_page_never_scrolls_sideways_in_chromium(kind, width):
     with sync_playwright() as playwright:
         browser = launch(playwright)
         page = browser.new_page(viewport={"width": width, "height": 900})
-        page.goto(_report().resolve().as_uri())
+        page.goto(_report(kind).resolve().as_uri())
         scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         assert scroll <= inner, f"the page is {scroll}px wide in a {inner}px window"
         # no verdict line is cut off: every list item shows all of its text
@@ -62,5 +67,7 @@ def test_the_page_never_scrolls_sideways_in_chromium(width):
         assert all(right <= inner for right, _ in boxes)
         if width == 800:
             assert any(scrolls for _, scrolls in boxes), "no table is wider than 800 px?"
-        page.screenshot(path=str(ARTIFACTS / f"report_{width}px.png"), full_page=False)
+        if kind == "random":  # the sampled-search section, right under the verdict lines
+            page.get_by_text("Sampled search on val_acc").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / f"{kind}_{width}px.png"), full_page=False)
         browser.close()
