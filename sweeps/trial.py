@@ -77,8 +77,10 @@ def quiet_worker_logs() -> None:
     # transformers draws a "Loading weights" bar per model load; Ray forwards each redraw as a line
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     from huggingface_hub.utils import disable_progress_bars
+    from transformers.utils import logging as transformers_logging
 
     disable_progress_bars()
+    transformers_logging.disable_progress_bar()  # read once at import, which has happened by now
 
 
 def _restored_checkpoint(scratch: Path) -> str | None:

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from sweeps.analysis.intervals import DEFAULT_BOUNDS, check_bounds
+
 
 @dataclass
 class AsoSettings:
@@ -41,6 +43,16 @@ class AnalysisSettings:
     seed: int = 0
     aso: AsoSettings = field(default_factory=AsoSettings)
     sanity: list[dict] = field(default_factory=list)  # the study's sanity contract (sanity.py)
+    # a metric's range, [{metric: name or fnmatch pattern, range: [low, high] or None}], the study's
+    # own first, then the defaults; the first match wins and intervals are clipped to it
+    bounds: list = field(default_factory=list)
+    default_bounds: list = field(default_factory=lambda: check_bounds(DEFAULT_BOUNDS))
+    top_k: int = 10  # sampled searches: how many of the best configurations the report lists
+
+    @property
+    def ranges(self) -> list:
+        """Where a metric's range is looked up: the study's bounds, then the defaults."""
+        return [*self.bounds, *self.default_bounds]
 
     @classmethod
     def from_config(
@@ -80,6 +92,11 @@ class AnalysisSettings:
         from sweeps.analysis.sanity import validate_contract  # sanity reads these settings
 
         settings.sanity = validate_contract(settings.sanity)
+        settings.bounds = check_bounds(settings.bounds)
+        if "default_bounds" in kwargs:
+            settings.default_bounds = check_bounds(settings.default_bounds, "analysis.default_bounds")
+        if not (isinstance(settings.top_k, int) and settings.top_k > 0):
+            raise ValueError(f"analysis.top_k must be a positive integer, got {settings.top_k!r}")
         if settings.mode not in ("min", "max"):
             raise ValueError(f"analysis.mode must be 'min' or 'max', got {settings.mode!r}")
         return settings
