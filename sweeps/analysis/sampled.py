@@ -35,6 +35,9 @@ class SampledSearch:
     importance: pd.DataFrame  # one row per swept key (importance.IMPORTANCE_COLUMNS)
 
 
+SAMPLING_SEARCHES = ("random", "optuna", "bohb")  # searchers that propose values; grid enumerates
+
+
 def sampled_reason(
     config: Mapping[str, Any], space: Mapping[str, str], seeds_per_design: pd.Series
 ) -> str | None:
@@ -44,9 +47,10 @@ def sampled_reason(
     sweep = config.get("sweep") if isinstance(config.get("sweep"), Mapping) else {}
     space = space or _flat(sweep.get("space") or {})
     intervals = [k for k, v in space.items() if "interval(" in str(v)]
-    if sweep.get("search") == "random":
+    search = sweep.get("search")
+    if search in SAMPLING_SEARCHES:
         axes = f", interval axes: {', '.join(intervals)}" if intervals else ""
-        return f"sampled search (sweep.search=random{axes})"
+        return f"sampled search (sweep.search={search}{axes})"
     if intervals:
         return f"sampled search (interval axes: {', '.join(intervals)})"
     designs = len(seeds_per_design)

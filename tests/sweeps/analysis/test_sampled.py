@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from sweeps.analysis.analyze import analyze
 from sweeps.analysis.importance import key_importance
@@ -100,3 +101,9 @@ def test_the_parent_description_fits_mlflows_tag_limit_and_keeps_its_last_line()
     text = run_description(analyze(data, AnalysisSettings.from_config(SETTINGS)))
     assert len(text) <= 8000 and text.endswith("artifacts `report/report.html`.")
     assert "sampled search on val_acc" in text
+
+
+@pytest.mark.parametrize("search", ["optuna", "bohb"])
+def test_a_searcher_sweep_is_read_as_sampled_even_with_seed_repeats(search):
+    reason = sampled_reason({"sweep": {"search": search}}, {"model.hidden": "choice(32,64)"}, pd.Series([3, 3]))
+    assert reason == f"sampled search (sweep.search={search})"
