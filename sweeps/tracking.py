@@ -70,11 +70,12 @@ class MLflowTracking(Callback):
         self.trial_artifacts: str | None = None  # <state>/artifacts, where trials write files
         self._runs: dict[str, str] = {}
         self._last_step: dict[str, int] = {}
+        self._logged_before: dict[str, int] = {}  # a reused child run's last step, per trial
         self._client: MlflowClient | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state.update(_client=None, _runs={}, _last_step={})
+        state.update(_client=None, _runs={}, _last_step={}, _logged_before={})
         if self.base_overrides is not None:  # Tune pickles its callbacks into tuner.pkl
             state["base_overrides"] = redact_overrides(self.base_overrides, self.redact)
         return state
@@ -162,26 +163,37 @@ class MLflowTracking(Callback):
                                                          status=RunStatus.to_string(RunStatus.RUNNING)))
 
     def on_trial_result(self, iteration: int, trials: list[Trial], trial: Trial, result: dict, **info: Any) -> None:
-        step = self._step(trial.trial_id, result)
-        now = int(time.time() * 1000)
-        metrics = [
-            Metric(key, float(value), now, step)
-            for key, value in result.items()
-            if key not in NOT_METRICS and isinstance(value, int | float) and not isinstance(value, bool)
-        ]
-        if metrics:
-            seen = _TrialSeen.of(trial)
-            self.queue.submit(lambda: self.client.log_batch(self._child_run(seen), metrics=metrics))
+        now = int(time.time() * 1000)  # taken now: a queued write retried later stays the same write
+        values = {key: float(value) for key, value in result.items()
+                  if key not in NOT_METRICS and isinstance(value, int | float) and not isinstance(value, bool)}
+        if not values:
+            return
+        seen = _TrialSeen.of(trial)
+        reported = {key: result[key] for key in ("epoch", "training_iteration") if key in result}
 
-    def _step(self, trial_id: str, result: dict) -> int:
+        def write() -> None:
+            run_id = self._child_run(seen)  # first: on a resumed sweep it reads the steps logged before
+            step = self._step(seen.trial_id, reported)
+            if step is not None:
+                self.client.log_batch(run_id, metrics=[Metric(k, v, now, step) for k, v in values.items()])
+
+        self.queue.submit(write)
+
+    def _step(self, trial_id: str, result: dict) -> int | None:
         """The MLflow step: the epoch (1-based) when the report names it (Ray Train reports do, and
         a retried multi-worker trial restarts Tune's iteration count), else Tune's iteration;
-        never below the trial's last step, so a retry cannot log a step twice."""
+        never below the trial's last step, so a retry cannot log a step twice. ``None`` for a
+        result this run logged before the driver was killed: Tune's saved state can be a result
+        behind MLflow, and the resumed trial reports that result again."""
         last = self._last_step.get(trial_id, 0)
+        logged = self._logged_before.get(trial_id, 0)
         if "epoch" in result:
             step = int(result["epoch"]) + 1
         else:
-            step = max(int(result.get("training_iteration", 0)), last + 1)
+            iteration = int(result.get("training_iteration", 0))
+            step = iteration if 0 < iteration <= logged else max(iteration, last + 1)
+        if step <= logged:
+            return None
         self._last_step[trial_id] = max(last, step)
         return step
 
@@ -234,6 +246,10 @@ class MLflowTracking(Callback):
             max_results=1,
         )
         run_id = found[0].info.run_id if found else self._create_child_run(trial)
+        if found:  # a resumed sweep: its results up to this step are in MLflow already
+            self._logged_before[trial.trial_id] = max(
+                (m.step for key in found[0].data.metrics for m in self.client.get_metric_history(run_id, key)),
+                default=0)
         self._runs[trial.trial_id] = run_id
         return run_id
 

@@ -9,7 +9,7 @@ import pytest
 from mlflow import MlflowClient
 from ray.tune.experiment import Trial
 
-from sweeps.tracking import MLflowTracking
+from sweeps.tracking import MLflowTracking, TrackingUnavailable
 from sweeps.write_queue import queue_for
 from tests.servers import free_port, start_mlflow_server, stop_server, wait_for_http
 
@@ -58,6 +58,8 @@ def test_a_trial_reported_during_an_outage_reaches_its_child_run_in_order(outage
         queue.flush(0.1)
     assert queue.delays[:5] == [0.2, 0.4, 0.8, 0.8, 0.8], "exponential backoff, capped"
     assert queue.pending() == 4, "nothing is written, or dropped, while the server is down"
+    with pytest.raises(TrackingUnavailable, match="4 writes of this sweep are not recorded"):
+        tracking.flush(timeout=0.5)  # what ends a sweep whose server stays down (exit code 3)
 
     start()
     tracking.flush(timeout=120)
