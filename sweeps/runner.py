@@ -27,10 +27,17 @@ from sweeps.metric_check import MetricCheck, missing_metric
 from sweeps.plan import SweepPlan
 from sweeps.progress import ProgressLines
 from sweeps.provenance import git_state, package_versions
-from sweeps.redact import redact_command, redact_config, redact_overrides, redaction_words
+from sweeps.redact import (
+    MASK,
+    is_secret,
+    redact_command,
+    redact_config,
+    redact_overrides,
+    redaction_words,
+)
 from sweeps.soup import cook_soups
 from sweeps.summary import best_trial, design_summary, format_summary, trials_frame
-from sweeps.tracking import MLflowTracking, flat_config
+from sweeps.tracking import SPACE_TAG, MLflowTracking, flat_config
 from sweeps.trial import run_trial
 
 STATE_FILE = "sweep_state.json"
@@ -66,7 +73,11 @@ def _run_locked(plan: SweepPlan) -> int:
     tracking.trial_artifacts = f"{plan.state_path}/artifacts"
     started = time.time()
     with store_lock(tracking.uri):
-        parent = tracking.start_sweep(cfg.sweep.name, {**git_state(), **package_versions()},
+        # the space as run, for the report to tell a sampled search (secret keys masked; MLflow keeps
+        # 8,000 characters of a tag)
+        space = json.dumps({k: MASK if is_secret(k, tracking.redact) else v for k, v in plan.space.items()})
+        tags = {**git_state(), **package_versions(), **({SPACE_TAG: space} if len(space) <= 8000 else {})}
+        parent = tracking.start_sweep(cfg.sweep.name, tags,
                                       previous.get("parent_run_id"), title=sweep_title(plan))
     storage.write_text(f"{plan.state_path}/{STATE_FILE}",
                        json.dumps({"parent_run_id": parent, "tracking_uri": tracking.uri, "plan": plan_record(plan)}))

@@ -38,10 +38,15 @@ from sweeps.write_queue import WriteQueue, queue_for
 TRIAL_ID_TAG = "ray.trial_id"
 SWEEP_TAG = "sweep.name"
 SAMPLED_TAG = "sweep.sampled"  # a child's sampled values (seed included) as JSON: what rebuilds it
+SPACE_TAG = "sweep.space"  # the parent's search space as run (JSON {key: sweep expression}), command line included
 SWEEP_RUN_TAG = "sweep.run"  # a child's parent run id, so "group by design" stays in one sweep
 # MLflow 3 opens an experiment in its GenAI view unless this tag says it holds model training runs
 # (the value the MLflow UI's experiment-kind selector writes).
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+# how a trial ended, one tag the run list can show as a column (MLflow's status alone cannot tell a
+# scheduler-stopped trial from one cut off by an interrupted sweep: both are KILLED)
+OUTCOME_TAG = "sweep.outcome"
+OUTCOME_STATUS = {"finished": "FINISHED", "stopped": "KILLED", "failed": "FAILED", "interrupted": "KILLED"}
 NOTE_TAG = "mlflow.note.content"  # the run page renders it as the run's description (Markdown)
 MAX_PARAM_VALUE = 6000  # MLflow's limit on a param value
 PARAM_BATCH = 100  # MLflow's limit on params per log_batch
@@ -130,8 +135,14 @@ class MLflowTracking(Callback):
             filter_string=f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{self.parent_run_id}' and attributes.status = 'RUNNING'",
         )
         for run in running:
-            self.client.set_terminated(run.info.run_id, status="KILLED")
+            self.close_child(run.info.run_id, "interrupted")
         self.client.set_terminated(self.parent_run_id, status=status)
+
+    def close_child(self, run_id: str, outcome: str) -> None:
+        """End a child run: its ``sweep.outcome`` tag (finished, stopped by the scheduler, failed,
+        or interrupted with the sweep) and the matching MLflow status (stopped → KILLED)."""
+        self.client.set_tag(run_id, OUTCOME_TAG, outcome)
+        self.client.set_terminated(run_id, status=OUTCOME_STATUS[outcome])
 
     def log_sweep_config(self, cfg: DictConfig, command: str, base_overrides: list[str]) -> None:
         """The parent's ``config.yaml``, ``command.txt`` and ``overrides.json``, secrets masked."""
@@ -159,8 +170,13 @@ class MLflowTracking(Callback):
     # -- one child run per trial -----------------------------------------------------------------
     def on_trial_start(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         seen = _TrialSeen.of(trial)
-        self.queue.submit(lambda: self.client.update_run(self._child_run(seen),
-                                                         status=RunStatus.to_string(RunStatus.RUNNING)))
+
+        def write() -> None:
+            run_id = self._child_run(seen)
+            self.client.set_tag(run_id, OUTCOME_TAG, "running")
+            self.client.update_run(run_id, status=RunStatus.to_string(RunStatus.RUNNING))
+
+        self.queue.submit(write)
 
     def on_trial_result(self, iteration: int, trials: list[Trial], trial: Trial, result: dict, **info: Any) -> None:
         now = int(time.time() * 1000)  # taken now: a queued write retried later stays the same write
@@ -204,9 +220,9 @@ class MLflowTracking(Callback):
         def write() -> None:
             run_id = self._child_run(seen)
             self._log_trial_artifacts(seen, run_id)
-            self.client.set_terminated(run_id, status="FINISHED" if finished else "KILLED")
             if not finished:
                 self.client.set_tag(run_id, "stopped_by", "scheduler")
+            self.close_child(run_id, "finished" if finished else "stopped")
 
         self.queue.submit(write)
 
@@ -219,7 +235,7 @@ class MLflowTracking(Callback):
             self.client.set_tag(run_id, "error", error[-4900:])
             self.client.log_text(run_id, error, "error.txt")
             self._log_trial_artifacts(seen, run_id)
-            self.client.set_terminated(run_id, status="FAILED")
+            self.close_child(run_id, "failed")
 
         self.queue.submit(write)
 

@@ -9,6 +9,7 @@ command line, and it never depends on the working directory (Ray changes it).
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import warnings
 from pathlib import Path
@@ -71,6 +72,13 @@ def quiet_worker_logs() -> None:
     warnings.filterwarnings("ignore", message=".*weights_only.*")
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    # transformers draws a "Loading weights" bar per model load; Ray forwards each redraw as a line
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    from huggingface_hub.utils import disable_progress_bars
+    from transformers.utils import logging as transformers_logging
+
+    disable_progress_bars()
+    transformers_logging.disable_progress_bar()  # read once at import, which has happened by now
 
 
 def _restored_checkpoint(scratch: Path) -> str | None:

@@ -15,11 +15,13 @@ import numpy as np
 import pandas as pd
 
 from sweeps.analysis.designs import design_key
+from sweeps.analysis.intervals import clip_interval, metric_bounds, outside_warnings
 from sweeps.analysis.load import SweepData
 from sweeps.analysis.metrics import higher_is_better, select_metrics, task_type
 from sweeps.analysis.per_example import align
 from sweeps.analysis.permutation import permutation_test
 from sweeps.analysis.resolution import resamples_for, smallest_holm_p
+from sweeps.analysis.sampled import SampledSearch, sampled_reason, summarize
 from sweeps.analysis.sanity import SanityResult, check_contract
 from sweeps.analysis.settings import AnalysisSettings
 from sweeps.analysis.stats import aggregate, holm, over_tasks, pairwise
@@ -32,6 +34,7 @@ COMBINED_COLUMNS = [
     "per_example_diff",
     "p_per_example",
 ]
+AGGREGATE_COLUMNS = ["metric", "task_type", "design", "n", "mean", "std", "ci_low", "ci_high", "range"]
 PER_SEED_COLUMNS = ["metric", "design_a", "design_b", "seed", "statistic", "n_examples", "diff", "p"]
 
 TEST_NAMES = {
@@ -68,6 +71,7 @@ class Analysis:
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # printed first: what limits the verdicts
     sanity: list[SanityResult] = field(default_factory=list)
+    sampled: SampledSearch | None = None  # a random search: top configurations, key importance
 
 
 def analyze(data: SweepData, settings: AnalysisSettings) -> Analysis:
@@ -94,15 +98,13 @@ def analyze(data: SweepData, settings: AnalysisSettings) -> Analysis:
     agg_rows, pair_frames, seed_frames, resolution_rows = [], [], [], []
     for metric in metrics:
         sub = scores[scores["metric"] == metric]
+        bounds = metric_bounds(metric, settings.ranges)
         for design in designs:
             values = sub.loc[sub["design"] == design, "value"].to_numpy(float)
+            row = aggregate(values)
+            row["range"] = clip_interval(row, values, bounds)
             agg_rows.append(
-                {
-                    "metric": metric,
-                    "task_type": task_type(metric),
-                    "design": design,
-                    **aggregate(values),
-                }
+                {"metric": metric, "task_type": task_type(metric), "design": design, **row}
             )
         pairs, per_seed, resolution = _metric_tests(
             data, finished, metric, _seed_table(sub, designs), baseline, settings
@@ -111,7 +113,7 @@ def analyze(data: SweepData, settings: AnalysisSettings) -> Analysis:
         seed_frames.append(per_seed)
         resolution_rows += resolution
     aggregates = pd.DataFrame(
-        agg_rows, columns=["metric", "task_type", "design", "n", "mean", "std", "ci_low", "ci_high"]
+        agg_rows, columns=AGGREGATE_COLUMNS
     )
     analysis = Analysis(
         data.experiment,
@@ -128,11 +130,29 @@ def analyze(data: SweepData, settings: AnalysisSettings) -> Analysis:
         pd.DataFrame(),
         notes=notes,
     )
+    analysis.warnings += outside_warnings(aggregates)
     analysis.tasks, task_resolution = _task_tests(analysis)
     analysis.resolution = pd.DataFrame(resolution_rows + task_resolution, columns=RESOLUTION_COLUMNS)
     analysis.verdicts = _verdicts(analysis)
     analysis.sanity = check_contract(settings.sanity, finished, settings)
+    analysis.sampled = _sampled(data, analysis)
     return analysis
+
+
+def _sampled(data: SweepData, analysis: Analysis) -> SampledSearch | None:
+    """The sampled-search section on the sweep's metric (else the first analysed metric)."""
+    s = analysis.settings
+    metric = s.target if s.target in analysis.metrics else next(iter(analysis.metrics), None)
+    if metric is None:
+        return None
+    agg = analysis.aggregates[analysis.aggregates["metric"] == metric]
+    seeds = agg.set_index("design")["n"]
+    reason = sampled_reason(data.config, data.space, seeds[seeds > 0])
+    if reason is None:
+        return None
+    scores = analysis.scores[analysis.scores["metric"] == metric]
+    per_example = verdict_test(analysis, metric) == "per_example"
+    return summarize(reason, metric, scores, agg, higher_is_better(metric, s), s.top_k, per_example)
 
 
 def _metric_tests(

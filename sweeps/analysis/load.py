@@ -30,6 +30,7 @@ from sweeps.errors import SweepConfigError
 
 SWEEP_TAG = "sweep.name"
 SOUP_TAG = "soup"
+SPACE_TAG = "sweep.space"  # sweeps.tracking.SPACE_TAG (analysis reads MLflow alone, without Ray)
 INDEX_FILE = "per_example/index.json"
 RUN_COLUMNS = ["run_id", "design", "seed", "status"]
 PROGRESS_ENV = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
@@ -48,6 +49,7 @@ class SweepData:
     runs: pd.DataFrame  # run_id, design, seed, status, then one column per final metric
     per_example: dict[tuple[str, str], PerExample] = field(default_factory=dict)  # (run_id, metric)
     config: dict[str, Any] = field(default_factory=dict)  # the parent's config.yaml, if logged
+    space: dict[str, str] = field(default_factory=dict)  # the search space as run (parent's sweep.space tag)
 
     @property
     def metric_names(self) -> list[str]:
@@ -135,7 +137,17 @@ def _load(tracking_uri: str, experiment: str, parent_run_id: str | None) -> Swee
     frame = frame[RUN_COLUMNS + metric_columns].sort_values(
         ["design", "seed", "run_id"], ignore_index=True
     )
-    return SweepData(experiment, parent, frame, per_example, config)
+    return SweepData(experiment, parent, frame, per_example, config, _space(client, parent))
+
+
+def _space(client: MlflowClient, parent: str) -> dict[str, str]:
+    """The parent's ``sweep.space`` tag (the runner's search space, command-line axes included);
+    ``{}`` when absent or unreadable."""
+    try:
+        space = json.loads(client.get_run(parent).data.tags.get(SPACE_TAG, "{}"))
+    except (MlflowException, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in space.items()} if isinstance(space, dict) else {}
 
 
 def _seed(value: str | None) -> float:

@@ -1,19 +1,20 @@
-"""The verdict table as terminal text, and the Markdown and HTML reports."""
+"""The verdict table as terminal text, the parent run's description and the Markdown report."""
 
 from __future__ import annotations
 
-import base64
-import html
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from tabulate import tabulate
 
 from sweeps.analysis.analyze import Analysis
+from sweeps.analysis.intervals import METHOD
 from sweeps.analysis.sanity import violations
 from sweeps.analysis.verdict import Verdict
 
+NOTE_LIMIT = 7800  # MLflow keeps 8,000 characters of a tag; the last line must stay
 HOW_TO_READ = """\
 How to read this: trials are grouped into designs (every swept key except the seed); seeds are
 repeats. "best" has the best mean (for a task type: the best mean rank over its tasks). "not
@@ -39,11 +40,35 @@ def verdict_text(analysis: Analysis) -> str:
     )
     lines += [f"note: {n}" for n in analysis.notes]
     lines += sanity_lines(analysis)
+    lines.append(f"intervals: {METHOD}")
     if not analysis.verdicts:
         lines.append("no metric to analyse (check analysis.metrics / sweep.metric)")
+    lines += sampled_lines(analysis, markdown=False)
     for verdict in analysis.verdicts:
         lines += ["", *_block(verdict, markdown=False)]
     return "\n".join(lines)
+
+
+def sampled_lines(analysis: Analysis, markdown: bool, top: int | None = None) -> list[str]:
+    """A sampled search's section: what it did, its best configurations, each key's importance."""
+    sampled = analysis.sampled
+    if sampled is None:
+        return []
+    head = "### " if markdown else "== "
+    rows = sampled.top if top is None else sampled.top.head(top)
+    return [
+        "",
+        f"{head}sampled search on {sampled.metric}" + ("" if markdown else " =="),
+        sampled.line,
+        "",
+        f"top {len(rows)} configurations by {sampled.metric} (95% interval clipped to its range):",
+        "",
+        _md(rows) if markdown else _text(rows),
+        "",
+        "importance of the swept keys (over design means; p_holm across keys):",
+        "",
+        _md(sampled.importance) if markdown else _text(sampled.importance),
+    ]
 
 
 def top_warnings(analysis: Analysis) -> list[str]:
@@ -70,45 +95,60 @@ def run_description(analysis: Analysis) -> str:
     target = analysis.settings.target
     main = [v for v in analysis.verdicts if v.scope == "metric" and v.name == target]
     others = [v for v in analysis.verdicts if v not in main and v.scope == "metric"]
+    lines += sampled_lines(analysis, markdown=True, top=5)  # first: a sampled search's answer
     for verdict in main or others[:1]:
-        lines += [f"## Which design is best on `{verdict.name}`?", "", *_block(verdict, markdown=True)[1:]]
-    lines += ["", "Full report (every metric, p-values, resolution, plots): artifacts `report/report.html`."]
-    return "\n".join(lines)
+        lines += ["", f"## Which design is best on `{verdict.name}`?", "", *_block(verdict, markdown=True)[1:]]
+    body = "\n".join(lines)
+    if len(body) > NOTE_LIMIT:  # MLflow would cut it anywhere, with a warning in the terminal
+        body = body[: body.rfind("\n", 0, NOTE_LIMIT)] + "\n\n_(cut to fit MLflow's description limit)_"
+    return body + "\n\nFull report (every metric, p-values, resolution, plots): artifacts `report/report.html`."
 
 
-def _block(v: Verdict, markdown: bool) -> list[str]:
+@dataclass
+class BlockParts:
+    """One verdict block, before formatting: title, info lines, the vs-baseline table."""
+
+    title: str
+    info: list[str]
+    baseline_line: str | None = None
+    table: pd.DataFrame | None = None
+
+
+def block_parts(v: Verdict) -> BlockParts:
     title = f"{v.scope} {v.name}" + (f" (task type {v.task_type})" if v.scope == "metric" else "")
-    bullet = "- " if markdown else ""
     info = [f"test: {v.test}", *(f"note: {n}" for n in v.notes)]
     if v.best is None:
         info.append("best: n/a")
-    else:
-        info.append(f"best: {v.best}  {v.shown.get(v.best, '')}")
-        info.append("not significantly worse than best: " + (", ".join(v.not_worse) or "none"))
-        if v.untestable:
-            info.append("n/a vs best (not testable): " + ", ".join(v.untestable))
-    lines = [f"### {title}" if markdown else f"== {title} ==", *(bullet + line for line in info)]
-    if v.best is None:
-        return lines
+        return BlockParts(title, info)
+    info.append(f"best: {v.best}  {v.shown.get(v.best, '')}")
+    info.append("not significantly worse than best: " + (", ".join(v.not_worse) or "none"))
+    if v.untestable:
+        info.append("n/a vs best (not testable): " + ", ".join(v.untestable))
+    parts = BlockParts(title, info)
     if v.vs_baseline:
-        rows = [
-            [d, v.shown.get(d, ""), _num(gain, "+.4f"), _num(p, ".4g"), outcome]
-            for d, (outcome, gain, p) in v.vs_baseline.items()
-        ]
         value = "eps_min" if "stochastic order" in v.test else "p"
-        table = tabulate(
-            rows,
-            headers=["design", "score", "gain vs baseline", value, "verdict"],
-            tablefmt="github" if markdown else "simple",
-            disable_numparse=True,
+        parts.table = pd.DataFrame(
+            [
+                [d, v.shown.get(d, ""), _num(gain, "+.4f"), _num(p, ".4g"), outcome]
+                for d, (outcome, gain, p) in v.vs_baseline.items()
+            ],
+            columns=["design", "score", "gain vs baseline", value, "verdict"],
         )
-        lines += [
-            f"{bullet}vs baseline {v.baseline}  {v.shown.get(v.baseline or '', '')}:",
-            "",
-            table,
-        ]
+        parts.baseline_line = f"vs baseline {v.baseline}  {v.shown.get(v.baseline or '', '')}:"
     elif v.baseline is not None:
-        lines.append(f"{bullet}vs baseline {v.baseline}: n/a (no other design)")
+        parts.baseline_line = f"vs baseline {v.baseline}: n/a (no other design)"
+    return parts
+
+
+def _block(v: Verdict, markdown: bool) -> list[str]:
+    parts = block_parts(v)
+    bullet = "- " if markdown else ""
+    title = f"### {parts.title}" if markdown else f"== {parts.title} =="
+    lines = [title, *(bullet + line for line in parts.info)]
+    if parts.baseline_line:
+        lines.append(bullet + parts.baseline_line)
+    if parts.table is not None:
+        lines += ["", _table(parts.table, markdown, numparse=False)]
     return lines
 
 
@@ -132,16 +172,17 @@ def markdown_report(analysis: Analysis, plots: list[Path]) -> str:
     parts += [f"- note: {n}" for n in analysis.notes]
     parts += ["", "## Sanity contract", "", *(f"- {line.strip()}" for line in sanity_lines(analysis))]
     parts += ["", "## Verdicts", ""]
+    parts += [*sampled_lines(analysis, markdown=True), ""]
     for verdict in analysis.verdicts:
         parts += [*_block(verdict, markdown=True), ""]
     parts += [
-        "## Aggregates (mean, std, 95% t-interval across seeds)",
+        f"## Aggregates (mean, std; {METHOD})",
         "",
         _md(analysis.aggregates),
         "",
         "## Pairwise comparisons",
         "",
-        _md(_pair_view(analysis.pairs)),
+        _md(pair_view(analysis.pairs)),
         "",
         "## Resolution: the smallest Holm-adjusted p each family can reach",
         "",
@@ -156,58 +197,28 @@ def markdown_report(analysis: Analysis, plots: list[Path]) -> str:
     return "\n".join(parts) + "\n"
 
 
-def html_report(analysis: Analysis, markdown: str, plots: list[Path]) -> str:
-    """A self-contained HTML page (plots embedded), readable in MLflow's artifact viewer."""
-    verdicts = html.escape(verdict_text(analysis))
-    tables = [
-        ("Aggregates", analysis.aggregates),
-        ("Pairwise comparisons", _pair_view(analysis.pairs)),
-        ("Resolution: the smallest Holm-adjusted p each family can reach", analysis.resolution),
-        ("Per-example tests per seed", analysis.per_seed),
-        ("Wilcoxon over tasks", analysis.tasks),
-    ]
-    body = [
-        f"<h1>Significance report: {html.escape(analysis.experiment)}</h1>",
-        f"<p>Parent run <code>{analysis.parent_run_id}</code></p>",
-        f"<pre class='note'>{html.escape(HOW_TO_READ)}</pre>",
-        "<h2>Verdicts</h2>",
-        f"<pre>{verdicts}</pre>",
-    ]
-    for title, frame in tables:
-        if not frame.empty:
-            body += [
-                f"<h2>{title}</h2><div class='wide'>",
-                frame.to_html(
-                    index=False, float_format=lambda x: f"{x:.4g}", na_rep="n/a", border=0
-                ),
-                "</div>",
-            ]
-    body.append("<h2>Plots</h2>")
-    for path in plots:
-        data = base64.b64encode(path.read_bytes()).decode()
-        body.append(
-            f"<figure><img alt='{path.stem}' src='data:image/png;base64,{data}'>"
-            f"<figcaption>{html.escape(path.stem)}</figcaption></figure>"
-        )
-    style = (
-        "body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;"
-        "font-size:12px}td,th{padding:2px 6px;border-bottom:1px solid #ddd}pre{background:#f6f6f6;"
-        "padding:1em;overflow-x:auto}img{max-width:100%}.wide{overflow-x:auto}"
-    )
-    return (
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
-        f"<title>{html.escape(analysis.experiment)}"
-        f"</title><style>{style}</style></head><body>{''.join(body)}</body></html>\n"
-    )
-
-
-def _pair_view(pairs: pd.DataFrame) -> pd.DataFrame:
+def pair_view(pairs: pd.DataFrame) -> pd.DataFrame:
     return pairs.drop(columns=[c for c in ("gain_a",) if c in pairs])
 
 
 def _md(frame: pd.DataFrame) -> str:
+    return _table(frame, markdown=True)
+
+
+def _text(frame: pd.DataFrame) -> str:
+    return _table(frame, markdown=False)
+
+
+def _table(frame: pd.DataFrame, markdown: bool, numparse: bool = True) -> str:
+    """A frame as a GitHub (Markdown) or plain-text table; NaN shows as n/a."""
     if frame.empty:
-        return "_none_"
+        return "_none_" if markdown else "(none)"
     return tabulate(
-        frame, headers="keys", tablefmt="github", showindex=False, floatfmt=".4g", missingval="n/a"
+        frame.astype(object).where(frame.notna(), None),
+        headers="keys",
+        tablefmt="github" if markdown else "simple",
+        showindex=False,
+        floatfmt=".4g",
+        missingval="n/a",
+        disable_numparse=not numparse,
     )

@@ -13,9 +13,10 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric
 
 from sweeps.analysis.analyze import Analysis, analyze
+from sweeps.analysis.html_page import html_report
 from sweeps.analysis.load import ReportError, SweepData, load_sweep
 from sweeps.analysis.plots import make_plots
-from sweeps.analysis.render import html_report, markdown_report, run_description, verdict_text
+from sweeps.analysis.render import markdown_report, run_description, verdict_text
 from sweeps.analysis.sanity import violations
 from sweeps.analysis.settings import AnalysisSettings
 
@@ -47,7 +48,7 @@ def write_report(analysis: Analysis, out_dir: Path) -> list[Path]:
     files = {
         "verdicts.txt": text + "\n",
         "report.md": markdown,
-        "report.html": html_report(analysis, markdown, plots),
+        "report.html": html_report(analysis, plots),
         "settings.json": json.dumps(asdict(analysis.settings), indent=2) + "\n",
     }
     for name, content in files.items():
@@ -60,6 +61,9 @@ def write_report(analysis: Analysis, out_dir: Path) -> list[Path]:
         "pvalues_tasks.csv": analysis.tasks,
         "resolution.csv": analysis.resolution,
     }
+    if analysis.sampled is not None:
+        tables["top_configs.csv"] = analysis.sampled.top
+        tables["importance.csv"] = analysis.sampled.importance
     for name, frame in tables.items():
         frame.to_csv(out_dir / name, index=False)
     return [out_dir / n for n in [*files, *tables]] + plots

@@ -6,12 +6,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from sweeps.analysis.intervals import DEFAULT_BOUNDS, check_bounds
+
 
 @dataclass
 class AsoSettings:
-    """Almost stochastic order (deepsig ``aso``): bootstrap size, seed, decision threshold."""
+    """Almost stochastic order (deepsig ``aso``): bootstrap size, seed, decision threshold.
 
-    enabled: bool = True
+    Off unless asked for (``enabled`` or ``analysis.test: aso``): deepsig's bootstrap loops in
+    Python and costs about a second per design pair, most of a report's time, and with the few
+    seeds of a sweep its eps_min decides nothing the other tests do not."""
+
+    enabled: bool = False
     n_bootstrap: int = 100
     seed: int = 0
     max_eps: float = 0.2  # A is "almost stochastically" better when eps_min < max_eps
@@ -37,6 +43,16 @@ class AnalysisSettings:
     seed: int = 0
     aso: AsoSettings = field(default_factory=AsoSettings)
     sanity: list[dict] = field(default_factory=list)  # the study's sanity contract (sanity.py)
+    # a metric's range, [{metric: name or fnmatch pattern, range: [low, high] or None}], the study's
+    # own first, then the defaults; the first match wins and intervals are clipped to it
+    bounds: list = field(default_factory=list)
+    default_bounds: list = field(default_factory=lambda: check_bounds(DEFAULT_BOUNDS))
+    top_k: int = 10  # sampled searches: how many of the best configurations the report lists
+
+    @property
+    def ranges(self) -> list:
+        """Where a metric's range is looked up: the study's bounds, then the defaults."""
+        return [*self.bounds, *self.default_bounds]
 
     @classmethod
     def from_config(
@@ -54,6 +70,8 @@ class AnalysisSettings:
         elif isinstance(aso, Mapping):
             aso_known = {f.name for f in fields(AsoSettings)}
             settings.aso = AsoSettings(**{k: v for k, v in aso.items() if k in aso_known})
+        if settings.test == "aso":
+            settings.aso.enabled = True
         for name in ("metrics", "task_types", "minimize"):
             value = getattr(settings, name)
             if isinstance(value, str):
@@ -74,6 +92,11 @@ class AnalysisSettings:
         from sweeps.analysis.sanity import validate_contract  # sanity reads these settings
 
         settings.sanity = validate_contract(settings.sanity)
+        settings.bounds = check_bounds(settings.bounds)
+        if "default_bounds" in kwargs:
+            settings.default_bounds = check_bounds(settings.default_bounds, "analysis.default_bounds")
+        if not (isinstance(settings.top_k, int) and settings.top_k > 0):
+            raise ValueError(f"analysis.top_k must be a positive integer, got {settings.top_k!r}")
         if settings.mode not in ("min", "max"):
             raise ValueError(f"analysis.mode must be 'min' or 'max', got {settings.mode!r}")
         return settings

@@ -94,6 +94,7 @@ def test_a_trial_that_keeps_failing_is_recorded_failed_and_the_rest_finish(short
     for failed in by_status["FAILED"]:
         assert failed.data.params["callbacks.fail.epoch"] == "1"
         assert "injected permanent failure" in failed.data.tags["error"]
+        assert failed.data.tags["sweep.outcome"] == "failed"
 
 
 def test_asha_stopped_trials_are_recorded_killed(short_tmp):
@@ -110,9 +111,29 @@ def test_asha_stopped_trials_are_recorded_killed(short_tmp):
     assert all(end <= next_start for (_, end), (next_start, _) in pairwise(spans)), \
         "sweep.max_concurrent=1 ran trials at the same time"
     for child in children:
+        assert child.data.tags["sweep.outcome"] == {"KILLED": "stopped", "FINISHED": "finished"}[child.info.status]
         if child.info.status == "KILLED":
             assert child.data.tags["stopped_by"] == "scheduler"
             assert len(metric_steps(short_tmp, child.info.run_id, "train_loss")) < 8
+
+
+def test_a_random_search_report_says_what_it_did_with_the_samples(short_tmp):
+    """Every sampled learning rate is its own design with one seed: the report names the search and
+    ranks the configurations instead of a table of n/a."""
+    result = run_sweep_cli(
+        "+experiment=smoke", "trainer.max_epochs=1", "sweep.seeds=[0]", "sweep.search=random",
+        "sweep.space.optim.lr='tag(log, interval(1e-4,1e-1))'", "sweep.num_samples=4",
+        f"paths.output_dir={short_tmp}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "sampled search (sweep.search=random, interval axes: optim.lr): 4 designs" in result.stdout
+    data = load_sweep(store_uri(short_tmp), "smoke")
+    assert data.space["optim.lr"] == "tag(log, interval(1e-4,1e-1))"
+    sampled = analyze(data, settings_for(data)).sampled
+    assert len(sampled.top) == 4 and sampled.top["mean"].is_monotonic_decreasing
+    assert set(sampled.importance["key"]) == {"model.hidden", "optim.lr"}
+    lr = sampled.importance.set_index("key").loc["optim.lr"]
+    assert lr["test"] == "Spearman rho" and -1 <= lr["statistic"] <= 1
 
 
 def test_a_metric_the_task_does_not_report_stops_the_sweep_at_the_first_final_report(short_tmp):

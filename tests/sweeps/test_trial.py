@@ -23,3 +23,14 @@ def test_one_trial_runs_in_process(tmp_path):
     metrics = instantiate(cfg.task).run(cfg, RunContext(artifact_dir=tmp_path))
     assert set(metrics) >= {"val_acc", "val_loss"}
     assert metrics["val_acc"] > 0.5  # 10 classes: chance is 0.1
+
+
+def test_quiet_worker_logs_turns_off_weight_loading_bars():
+    """Ray forwards every redraw of a progress bar as a line of the sweep's output."""
+    from transformers.utils import logging as transformers_logging
+
+    from sweeps.trial import quiet_worker_logs
+
+    transformers_logging.enable_progress_bar()
+    quiet_worker_logs()
+    assert not transformers_logging.is_progress_bar_enabled()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -47,7 +48,5 @@ def test_a_killed_drivers_processes_end_and_older_ones_stay():
         assert psutil.pid_exists(before), "a process from before the watchdog is not the sweep's"
     finally:
         for pid in (before, after):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass

@@ -37,3 +37,13 @@ def sweep_data(
 
 def scores_frame(values: np.ndarray) -> PerExample:
     return PerExample("mean", pd.DataFrame({"example_id": np.arange(len(values)), "score": values}))
+
+
+def many_designs(n: int, seeds: int = 3) -> dict[str, list[float]]:
+    """``n`` designs with long names (three swept keys), accuracies rising with the index."""
+    rng = np.random.default_rng(n)
+    return {
+        f"model.encoder.hidden_size={16 * (i + 1)},optim.learning_rate={10.0 ** -(i % 4 + 1)},"
+        f"data.augmentation=random_resized_crop_{i}": list(0.5 + 0.02 * i + rng.normal(0, 0.02, seeds))
+        for i in range(n)
+    }

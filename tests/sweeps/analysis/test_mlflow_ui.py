@@ -25,17 +25,10 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
+from tests.browser import launch
+
 ROOT = Path(__file__).resolve().parents[3]
 ARTIFACTS = ROOT / "tests" / "artifacts" / "mlflow_ui"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DESIGNS = [
     "model.hidden=16,optim.lr=0.001",
     "model.hidden=16,optim.lr=0.01",
@@ -125,14 +118,6 @@ def server_sweep():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _browser(playwright):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: run infra/install_browser.sh (apt-get install chromium)"
-        )
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-
-
 @pytest.mark.slow
 def test_runs_page_and_compare_view(server_sweep):
     try:
@@ -164,7 +149,7 @@ def test_runs_page_and_compare_view(server_sweep):
     assert parent.data.params["trainer.max_epochs"] == "2"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = _browser(playwright)
+        browser = launch(playwright)
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
         page.set_default_timeout(60_000)
 

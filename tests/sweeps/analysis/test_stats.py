@@ -46,7 +46,7 @@ def test_paired_tests_match_scipy():
 
 
 def test_aso_matches_deepsig():
-    settings = AsoSettings(n_bootstrap=100, seed=3)
+    settings = AsoSettings(enabled=True, n_bootstrap=100, seed=3)
     out = paired_tests(A, B, settings)
     expected = aso(list(A), list(B), num_bootstrap_iterations=100, seed=3, show_progress=False)
     assert out["aso_better"] == "a"
@@ -63,7 +63,7 @@ def test_real_difference_is_significant():
     rng = np.random.default_rng(0)
     base = rng.normal(0.80, 0.02, 10)
     better = base + 0.03 + rng.normal(0, 0.005, 10)
-    out = paired_tests(better, base, AsoSettings(n_bootstrap=100))
+    out = paired_tests(better, base, AsoSettings(enabled=True, n_bootstrap=100))
     assert out["p_ttest"] < 0.01
     assert out["p_wilcoxon"] < 0.01
     assert out["aso_eps"] < 0.2 and out["aso_better"] == "a"
@@ -72,14 +72,14 @@ def test_real_difference_is_significant():
 def test_no_difference_is_not_significant():
     rng = np.random.default_rng(1)
     a, b = rng.normal(0.80, 0.02, 10), rng.normal(0.80, 0.02, 10)
-    out = paired_tests(a, b, AsoSettings(n_bootstrap=100))
+    out = paired_tests(a, b, AsoSettings(enabled=True, n_bootstrap=100))
     assert out["p_ttest"] > 0.05
     assert out["p_wilcoxon"] > 0.05
     assert out["aso_eps"] > 0.2
 
 
 def test_paired_tests_degenerate():
-    one = paired_tests(np.array([0.9]), np.array([0.8]), AsoSettings(n_bootstrap=10))
+    one = paired_tests(np.array([0.9]), np.array([0.8]), AsoSettings(enabled=True, n_bootstrap=10))
     assert one["n_pairs"] == 1 and one["mean_diff"] == pytest.approx(0.1)
     assert (
         math.isnan(one["p_ttest"]) and math.isnan(one["p_wilcoxon"]) and math.isnan(one["aso_eps"])
@@ -88,7 +88,7 @@ def test_paired_tests_degenerate():
     assert same["p_ttest"] == 1.0 and same["p_wilcoxon"] == 1.0 and same["cohens_dz"] == 0.0
     constant = paired_tests(A + 0.01, A, NO_ASO)  # constant difference: t undefined
     assert math.isnan(constant["p_ttest"]) and constant["cohens_dz"] == math.inf
-    two = paired_tests(A[:2], B[:2], AsoSettings(n_bootstrap=10))  # ASO needs aso.min_seeds pairs
+    two = paired_tests(A[:2], B[:2], AsoSettings(enabled=True, n_bootstrap=10))  # ASO needs aso.min_seeds pairs
     assert math.isnan(two["aso_eps"]) and two["aso_better"] == ""
     nan = paired_tests(np.array([np.nan, 0.8, 0.9]), np.array([0.7, np.nan, 0.8]), NO_ASO)
     assert nan["n_pairs"] == 1
@@ -131,3 +131,15 @@ def test_over_tasks_matches_scipy_wilcoxon():
         stats.wilcoxon(means["x"], means["y"]).pvalue
     )
     assert out.loc[0, "wins_a"] == 5 and out.loc[0, "n_tasks"] == 6
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_holm_adjust_matches_statsmodels(seed):
+    from statsmodels.stats.multitest import multipletests
+
+    from sweeps.analysis.stats import holm_adjust
+
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0, 0.2, size=17)
+    p[3] = p[5]  # ties keep their order
+    assert np.allclose(holm_adjust(p), multipletests(p, method="holm")[1])
