@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -15,6 +16,7 @@ import ray
 from ray._private import ray_constants
 
 from sweeps.errors import SweepConfigError
+from sweeps.watchdog import start_watchdog
 
 # Ray puts unix sockets under its temp dir; their paths must stay under 107 bytes.
 _MAX_TMP_DIR_LEN = 45
@@ -41,7 +43,8 @@ class LocalCluster:
     cannot make ``ray.init`` attach to a dead cluster. Ray's token auth (on by default in 2.60)
     is left on; the dashboard is off. Ray's session logs (which hold the driver's environment,
     credentials included) go to an owner-only (0700) folder outside the output folder, by default
-    ``<system temp>/repsweep-<uid>/ray``. ``shutdown`` ends every Ray process the sweep started.
+    ``<system temp>/repsweep-<uid>/ray``. ``shutdown`` ends every Ray process the sweep started;
+    a watchdog process (``sweeps/watchdog.py``) ends them when the driver is killed.
     """
 
     def __init__(self, num_cpus: int | None = None, num_gpus: int | None = None, tmp_dir: str | None = None) -> None:
@@ -50,11 +53,13 @@ class LocalCluster:
         self.tmp_dir = tmp_dir
         self._env_before: str | None = None
         self._older: set[int] = set()  # the driver's child processes from before Ray started
+        self._watchdog: subprocess.Popen | None = None
 
     def connect(self) -> None:
         if ray.is_initialized():
             return
         temp_dir = self.temp_dir()
+        self._watchdog = start_watchdog()  # Ray's processes end with the driver, even a SIGKILLed one
         self._older = {p.pid for p in psutil.Process().children(recursive=True)}
         self._env_before = os.environ.get(_CLUSTER_ENV)
         os.environ[_CLUSTER_ENV] = "0"  # Ray's own child processes read it at import
@@ -76,6 +81,10 @@ class LocalCluster:
             started = [p for p in psutil.Process().children(recursive=True) if p.pid not in self._older]
             ray.shutdown()
             end_processes(started)
+        if self._watchdog is not None:
+            self._watchdog.stdin.close()
+            self._watchdog.wait(timeout=30)
+            self._watchdog = None
         if self._env_before is None:
             os.environ.pop(_CLUSTER_ENV, None)
         else:

@@ -23,6 +23,7 @@ from sweeps.analysis import report_sweep
 from sweeps.distributed import is_distributed
 from sweeps.errors import SweepConfigError
 from sweeps.locks import store_lock, sweep_lock
+from sweeps.metric_check import MetricCheck, missing_metric
 from sweeps.plan import SweepPlan
 from sweeps.progress import ProgressLines
 from sweeps.provenance import git_state, package_versions
@@ -95,11 +96,12 @@ def _run_locked(plan: SweepPlan) -> int:
     status, code = "FAILED", 1
     try:
         cluster.connect()
-        results, interrupted = _fit(_tuner(plan, tracking))
+        results, interrupted = _fit_checked(_tuner(plan, tracking))
         # a searcher may end early (an exhausted discrete space): then its trials are all there are
         expected = len(results) if is_searched(cfg) else max(len(results), plan.num_trials)
         if interrupted or results.num_terminated + results.num_errors < expected:
             raise KeyboardInterrupt  # Tune caught Ctrl-C itself and saved its state
+        tracking.flush()  # the writes queued while the MLflow server was unreachable, before the report
         code = _report(plan, results, tracking, time.time() - started)
         status = "FINISHED" if code == 0 else "FAILED"
     except KeyboardInterrupt:
@@ -120,6 +122,18 @@ def _close_parent(tracking: MLflowTracking, status: str) -> None:
         tracking.end_sweep(status)
     except Exception as exc:  # noqa: BLE001 - the store may be the thing that failed
         print(f"warning: could not close the MLflow parent run ({type(exc).__name__}: {exc})", file=sys.stderr)
+
+
+def _fit_checked(tuner: Tuner) -> tuple[tune.ResultGrid, bool]:
+    """``_fit``; a sweep that ``MetricCheck`` stopped is bad input (one line, exit 2)."""
+    missing_metric()  # a problem left by an earlier sweep of this process is not this one's
+    try:
+        return _fit(tuner)
+    except Exception:
+        problem = missing_metric()
+        if problem:
+            raise SweepConfigError(problem) from None
+        raise
 
 
 def _fit(tuner: Tuner) -> tuple[tune.ResultGrid, bool]:
@@ -190,7 +204,7 @@ def _tuner(plan: SweepPlan, tracking: MLflowTracking) -> Tuner:
             failure_config=FailureConfig(max_failures=int(cfg.sweep.max_failures)),
             # PBT restarts a trial from another's checkpoint, which must still exist by then
             checkpoint_config=CheckpointConfig(num_to_keep=None if is_pbt(cfg) else KEEP_CHECKPOINTS),
-            callbacks=[tracking, *progress_lines(plan)],
+            callbacks=[tracking, MetricCheck(str(cfg.sweep.metric)), *progress_lines(plan)],  # logged, then checked
             verbose=tune_verbosity(int(cfg.sweep.verbose)),
         ),
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from sweeps.schedule import (
     schedule_text,
 )
 from sweeps.space import SEED_KEY, design_of
+from sweeps.write_queue import WriteQueue, queue_for
 
 TRIAL_ID_TAG = "ray.trial_id"
 SWEEP_TAG = "sweep.name"
@@ -57,15 +59,22 @@ NOTE_TAG = "mlflow.note.content"  # the run page renders it as the run's descrip
 MAX_PARAM_VALUE = 6000  # MLflow's limit on a param value
 PARAM_BATCH = 100  # MLflow's limit on params per log_batch
 FINAL_KEY = "final"
+_CLOSE_WAIT_S = 10.0
 OVERRIDES_FILE = "overrides.json"  # the parent's plain overrides (redacted), to rebuild a trial
-_NOT_METRICS = {*AUTO_RESULT_KEYS, "done", "trial_id", "experiment_tag", "should_checkpoint", FINAL_KEY}
+NOT_METRICS = {*AUTO_RESULT_KEYS, "done", "trial_id", "experiment_tag", "should_checkpoint", FINAL_KEY}
+
+
+class TrackingUnavailable(OSError):
+    """The MLflow server stayed unreachable: an infrastructure failure (exit code 3), not bad input."""
 
 
 class MLflowTracking(Callback):
     """The driver's MLflow writer (a Ray Tune callback); ``start_sweep`` opens the parent run."""
 
-    def __init__(self, uri: str, artifact_root: str | None = None, redact: list[str] | None = None) -> None:
+    def __init__(self, uri: str, artifact_root: str | None = None, redact: list[str] | None = None,
+                 retry_for_s: float = 600.0) -> None:
         self.uri = uri
+        self.retry_for_s = float(retry_for_s)  # how long the end of a sweep waits for a server outage
         self.artifact_root = artifact_root
         self.redact = tuple(DEFAULT_WORDS if redact is None else redact)  # secret key words, masked in logs
         self.experiment_id: str | None = None
@@ -76,11 +85,12 @@ class MLflowTracking(Callback):
         self._schedules: dict[str, list[dict[str, Any]]] = {}
         self._runs: dict[str, str] = {}
         self._last_step: dict[str, int] = {}
+        self._logged_before: dict[str, int] = {}  # a reused child run's last step, per trial
         self._client: MlflowClient | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state.update(_client=None, _runs={}, _last_step={})
+        state.update(_client=None, _runs={}, _last_step={}, _logged_before={})
         if self.base_overrides is not None:  # Tune pickles its callbacks into tuner.pkl
             state["base_overrides"] = redact_overrides(self.base_overrides, self.redact)
         return state
@@ -136,6 +146,7 @@ class MLflowTracking(Callback):
         RUNNING (an interrupted sweep) become KILLED until a resume reopens them."""
         if not self.parent_run_id:
             return
+        self.queue.flush(_CLOSE_WAIT_S)  # the trials' queued writes first (a short wait: it may be down)
         running = self.client.search_runs(
             [self.experiment_id],
             filter_string=f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{self.parent_run_id}' and attributes.status = 'RUNNING'",
@@ -175,56 +186,84 @@ class MLflowTracking(Callback):
 
     # -- one child run per trial -----------------------------------------------------------------
     def on_trial_start(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
-        run_id = self._child_run(trial)
-        self.client.set_tag(run_id, OUTCOME_TAG, "running")
-        self.client.update_run(run_id, status=RunStatus.to_string(RunStatus.RUNNING))
+        seen = _TrialSeen.of(trial)
+
+        def write() -> None:
+            run_id = self._child_run(seen)
+            self.client.set_tag(run_id, OUTCOME_TAG, "running")
+            self.client.update_run(run_id, status=RunStatus.to_string(RunStatus.RUNNING))
+
+        self.queue.submit(write)
 
     def on_trial_result(self, iteration: int, trials: list[Trial], trial: Trial, result: dict, **info: Any) -> None:
-        step = self._step(trial.trial_id, result)
-        now = int(time.time() * 1000)
-        metrics = [
-            Metric(key, float(value), now, step)
-            for key, value in result.items()
-            if key not in _NOT_METRICS and isinstance(value, int | float) and not isinstance(value, bool)
-        ]
-        if metrics:
-            self.client.log_batch(self._child_run(trial), metrics=metrics)
-        if self.record_schedule:  # the config this result was trained with (PBT may already
-            # have given the trial its next one: the scheduler sees a result before callbacks do)
-            ran_with = result.get("config") or trial.config
-            add_step(self._schedules.setdefault(trial.trial_id, []), dict(ran_with), step)
+        now = int(time.time() * 1000)  # taken now: a queued write retried later stays the same write
+        values = {key: float(value) for key, value in result.items()
+                  if key not in NOT_METRICS and isinstance(value, int | float) and not isinstance(value, bool)}
+        if not values:
+            return
+        seen = _TrialSeen.of(trial)
+        reported = {key: result[key] for key in ("epoch", "training_iteration") if key in result}
+        # the config this result was trained with (PBT may already have given the trial its next
+        # one: the scheduler sees a result before callbacks do)
+        ran_with = dict(result.get("config") or trial.config) if self.record_schedule else None
 
-    def _step(self, trial_id: str, result: dict) -> int:
+        def write() -> None:
+            run_id = self._child_run(seen)  # first: on a resumed sweep it reads the steps logged before
+            step = self._step(seen.trial_id, reported)
+            if step is not None:
+                self.client.log_batch(run_id, metrics=[Metric(k, v, now, step) for k, v in values.items()])
+                if ran_with is not None:
+                    add_step(self._schedules.setdefault(seen.trial_id, []), ran_with, step)
+
+        self.queue.submit(write)
+
+    def _step(self, trial_id: str, result: dict) -> int | None:
         """The MLflow step: the epoch (1-based) when the report names it (Ray Train reports do, and
         a retried multi-worker trial restarts Tune's iteration count), else Tune's iteration;
-        never below the trial's last step, so a retry cannot log a step twice."""
+        never below the trial's last step, so a retry cannot log a step twice. ``None`` for a
+        result this run logged before the driver was killed: Tune's saved state can be a result
+        behind MLflow, and the resumed trial reports that result again."""
         last = self._last_step.get(trial_id, 0)
+        logged = self._logged_before.get(trial_id, 0)
         if "epoch" in result:
             step = int(result["epoch"]) + 1
         else:
-            step = max(int(result.get("training_iteration", 0)), last + 1)
+            iteration = int(result.get("training_iteration", 0))
+            step = iteration if 0 < iteration <= logged else max(iteration, last + 1)
+        if step <= logged:
+            return None
         self._last_step[trial_id] = max(last, step)
         return step
 
     def on_trial_complete(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
-        run_id = self._child_run(trial)
-        self._log_trial_artifacts(trial, run_id)
-        self._log_schedule(trial, run_id)
+        seen = _TrialSeen.of(trial)
         finished = FINAL_KEY in (trial.last_result or {})
-        if not finished:
-            self.client.set_tag(run_id, "stopped_by", "scheduler")
-        self.close_child(run_id, "finished" if finished else "stopped")
+
+        def write() -> None:
+            run_id = self._child_run(seen)
+            self._log_trial_artifacts(seen, run_id)
+            self._log_schedule(seen, run_id)
+            if not finished:
+                self.client.set_tag(run_id, "stopped_by", "scheduler")
+            self.close_child(run_id, "finished" if finished else "stopped")
+
+        self.queue.submit(write)
 
     def on_trial_error(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
-        run_id = self._child_run(trial)
+        seen = _TrialSeen.of(trial)
         error = _error_text(trial)
-        self.client.set_tag(run_id, "error", error[-4900:])
-        self.client.log_text(run_id, error, "error.txt")
-        self._log_trial_artifacts(trial, run_id)
-        self._log_schedule(trial, run_id)
-        self.close_child(run_id, "failed")
 
-    def _log_schedule(self, trial: Trial, run_id: str) -> None:
+        def write() -> None:
+            run_id = self._child_run(seen)
+            self.client.set_tag(run_id, "error", error[-4900:])
+            self.client.log_text(run_id, error, "error.txt")
+            self._log_trial_artifacts(seen, run_id)
+            self._log_schedule(seen, run_id)
+            self.close_child(run_id, "failed")
+
+        self.queue.submit(write)
+
+    def _log_schedule(self, trial: _TrialSeen, run_id: str) -> None:
         """The trial's config schedule as ``config_schedule.csv`` and two tags (PBT only)."""
         rows = self._schedules.get(trial.trial_id)
         if not self.record_schedule or not rows:
@@ -233,7 +272,20 @@ class MLflowTracking(Callback):
         self.client.set_tag(run_id, SCHEDULE_TAG, schedule_text(rows))
         self.client.set_tag(run_id, MUTATIONS_TAG, str(len(rows) - 1))
 
-    def _child_run(self, trial: Trial) -> str:
+    @property
+    def queue(self) -> WriteQueue:
+        return queue_for(self.uri)
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait for the writes queued during a server outage; raises ``TrackingUnavailable`` when
+        the server stays unreachable for ``retry_for_s`` (or ``timeout``) seconds."""
+        limit = self.retry_for_s if timeout is None else timeout
+        left = self.queue.flush(limit)
+        if left:
+            raise TrackingUnavailable(f"MLflow server {self.uri} unreachable for {limit:.0f} s; "
+                                      f"{left} writes of this sweep are not recorded")
+
+    def _child_run(self, trial: _TrialSeen) -> str:
         if trial.trial_id in self._runs:
             return self._runs[trial.trial_id]
         found = self.client.search_runs(
@@ -243,10 +295,14 @@ class MLflowTracking(Callback):
             max_results=1,
         )
         run_id = found[0].info.run_id if found else self._create_child_run(trial)
+        if found:  # a resumed sweep: its results up to this step are in MLflow already
+            self._logged_before[trial.trial_id] = max(
+                (m.step for key in found[0].data.metrics for m in self.client.get_metric_history(run_id, key)),
+                default=0)
         self._runs[trial.trial_id] = run_id
         return run_id
 
-    def _create_child_run(self, trial: Trial) -> str:
+    def _create_child_run(self, trial: _TrialSeen) -> str:
         sampled = dict(trial.config)
         design = design_of(sampled)
         seed = str(sampled.get(SEED_KEY, ""))
@@ -259,7 +315,7 @@ class MLflowTracking(Callback):
                   SAMPLED_TAG: json.dumps({k: str(v) for k, v in sorted(sampled.items())})},
         )
         run_id = run.info.run_id
-        self.client.log_batch(run_id, tags=[RunTag("trial_name", str(trial))])
+        self.client.log_batch(run_id, tags=[RunTag("trial_name", trial.name)])
         params = {key: MASK if is_secret(key, self.redact) else str(value)
                   for key, value in sampled.items() if key != SEED_KEY}
         if self.base_overrides is not None:
@@ -269,7 +325,7 @@ class MLflowTracking(Callback):
         self._log_params(run_id, params)
         return run_id
 
-    def _log_trial_artifacts(self, trial: Trial, run_id: str) -> None:
+    def _log_trial_artifacts(self, trial: _TrialSeen, run_id: str) -> None:
         candidates = [Path(base) / "artifacts" for base in (trial.local_path, trial.path) if base]
         if self.trial_artifacts:
             candidates.insert(0, Path(self.trial_artifacts) / trial.trial_id)
@@ -277,6 +333,23 @@ class MLflowTracking(Callback):
             if folder.is_dir() and any(folder.iterdir()):
                 self.client.log_artifacts(run_id, str(folder))
                 return
+
+
+@dataclass(frozen=True)
+class _TrialSeen:
+    """What a write needs of a trial, taken when Tune reports it (a queued write runs later)."""
+
+    trial_id: str
+    name: str
+    config: dict
+    local_path: str | None
+    path: str | None
+
+    @classmethod
+    def of(cls, trial: Trial) -> _TrialSeen:
+        stored = trial.storage is not None  # a trial Tune runs has its storage; a stub may not
+        return cls(trial.trial_id, str(trial), dict(trial.config),
+                   trial.local_path if stored else None, trial.path if stored else None)
 
 
 def run_name(sampled: dict[str, Any]) -> str:

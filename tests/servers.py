@@ -57,20 +57,30 @@ def mlflow_server(folder: Path) -> Iterator[str]:
     """A real ``mlflow server`` on 127.0.0.1 with a fresh SQLite store and artifact folder."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    log = (folder / "mlflow-server.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-         "--backend-store-uri", f"sqlite:///{folder}/server.db",
-         "--artifacts-destination", str(folder / "server-artifacts"), "--workers", "1"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    server = start_mlflow_server(folder, port)
     try:
         wait_for_http(f"{url}/health", server)
         yield url
     finally:
-        kill_pids({server.pid})
-        server.wait(timeout=30)
-        log.close()
+        stop_server(server)
+
+
+def start_mlflow_server(folder: Path, port: int) -> subprocess.Popen:
+    """``mlflow server`` on 127.0.0.1:``port`` over ``folder``'s store (started again on the same
+    folder, it serves the same runs); its output goes to ``folder/mlflow-server.log``."""
+    with (folder / "mlflow-server.log").open("a") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+             "--backend-store-uri", f"sqlite:///{folder}/server.db",
+             "--artifacts-destination", str(folder / "server-artifacts"), "--workers", "1"],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    """SIGKILL a server and what it started, and reap it."""
+    kill_pids({server.pid})
+    server.wait(timeout=30)
 
 
 @contextlib.contextmanager

@@ -134,3 +134,20 @@ def test_a_random_search_report_says_what_it_did_with_the_samples(short_tmp):
     assert set(sampled.importance["key"]) == {"model.hidden", "optim.lr"}
     lr = sampled.importance.set_index("key").loc["optim.lr"]
     assert lr["test"] == "Spearman rho" and -1 <= lr["statistic"] <= 1
+
+
+def test_a_metric_the_task_does_not_report_stops_the_sweep_at_the_first_final_report(short_tmp):
+    result = run_sweep_cli(
+        "+experiment=smoke", "trainer.max_epochs=1", "sweep.seeds=[0]", "sweep.max_concurrent=1",
+        "sweep.space.optim.lr='choice(0.01)'", "sweep.space.model.hidden='choice(16,32)'",
+        "sweep.metric=val_accc", f"paths.output_dir={short_tmp}",
+    )
+    assert result.returncode == 2, result.stderr[-3000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [result.stderr.strip().splitlines()[-1]] and "Traceback" not in result.stderr
+    assert "sweep.metric 'val_accc' is not reported" in errors[0]
+    assert errors[0].endswith("the task reports: val_acc, val_loss")
+    parents, children = sweep_runs(short_tmp, "smoke")
+    assert [p.info.status for p in parents] == ["FAILED"], "the parent run is closed"
+    assert len(children) == 1, "the second trial never started"
+    assert children[0].data.metrics["val_acc"] > 0.1, "what the trial reported is recorded"

@@ -1,0 +1,72 @@
+"""MLflow writes through a server outage, against a real ``mlflow server`` on loopback that is
+stopped and started again on the same port and store: the writes made while it is down are
+queued, one warning says so, they are retried with exponential backoff and written in order when
+it answers again; none is lost."""
+
+from __future__ import annotations
+
+import pytest
+from mlflow import MlflowClient
+from ray.tune.experiment import Trial
+
+from sweeps.tracking import MLflowTracking, TrackingUnavailable
+from sweeps.write_queue import queue_for
+from tests.servers import free_port, start_mlflow_server, stop_server, wait_for_http
+
+
+@pytest.fixture
+def outage(short_tmp):
+    """(url, stop, start): a real MLflow server that the test can stop and start again."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    servers = []
+
+    def start() -> None:
+        servers.append(start_mlflow_server(short_tmp, port))
+        wait_for_http(f"{url}/health", servers[-1])
+
+    def stop() -> None:
+        stop_server(servers.pop())
+
+    start()
+    yield url, stop, start
+    for server in servers:
+        stop_server(server)
+
+
+def _warnings(capsys) -> list[str]:
+    return [line for line in capsys.readouterr().err.splitlines() if "MLflow server" in line]
+
+
+def test_a_trial_reported_during_an_outage_reaches_its_child_run_in_order(outage, capsys):
+    url, stop, start = outage
+    tracking = MLflowTracking(url)
+    queue = queue_for(url)
+    queue.first_delay_s, queue.max_delay_s = 0.2, 0.8
+    parent = tracking.start_sweep("outage-sweep", tags={})
+    trial = Trial("run_trial", config={"optim.lr": 0.01, "seed": 0}, trial_id="t_00000", stub=True)
+    tracking.on_trial_start(0, [trial], trial)  # creates the child run while the server answers
+    assert queue.pending() == 0, "a write runs at once while the server answers"
+    stop()
+    for epoch in range(3):
+        tracking.on_trial_result(0, [trial], trial, {"epoch": epoch, "val_acc": 0.5 + epoch / 10})
+    trial.run_metadata.last_result = {"val_acc": 0.7, "final": 1.0}
+    tracking.on_trial_complete(0, [trial], trial)
+    assert queue.pending() == 4
+    assert _warnings(capsys) == [f"warning: MLflow server {url} unreachable; 1 writes queued, retrying"]
+    while len(queue.delays) < 5:
+        queue.flush(0.1)
+    assert queue.delays[:5] == [0.2, 0.4, 0.8, 0.8, 0.8], "exponential backoff, capped"
+    assert queue.pending() == 4, "nothing is written, or dropped, while the server is down"
+    with pytest.raises(TrackingUnavailable, match="4 writes of this sweep are not recorded"):
+        tracking.flush(timeout=0.5)  # what ends a sweep whose server stays down (exit code 3)
+
+    start()
+    tracking.flush(timeout=120)
+    assert _warnings(capsys) == [f"MLflow server {url} answers again; 4 queued writes written"]
+    client = MlflowClient(url)
+    (child,) = client.search_runs([tracking.experiment_id], filter_string=f"tags.`sweep.run` = '{parent}'")
+    assert child.data.tags["ray.trial_id"] == "t_00000"
+    history = client.get_metric_history(child.info.run_id, "val_acc")
+    assert sorted(m.step for m in history) == [1, 2, 3], "every epoch once: none lost, none twice"
+    assert child.info.status == "FINISHED", "the trial's end is written after its results"
