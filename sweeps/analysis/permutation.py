@@ -159,11 +159,7 @@ def _spearman_difference(a: np.ndarray, b: np.ndarray, target: np.ndarray | None
     if t_norm == 0:
         return _Unpacked(lambda swap: np.full(len(swap), np.nan), n)
     if _cross_example_ties(a, b):
-        return _Unpacked(
-            lambda swap: _ranked_correlation(np.where(swap, b, a), t_centred, t_norm)
-            - _ranked_correlation(np.where(swap, a, b), t_centred, t_norm),
-            n,
-        )
+        return _Unpacked(_TiedRanks(a, b, t_centred, t_norm), n)
     order = np.argsort(np.concatenate([a, b]), kind="stable")
     position = np.empty(2 * n, int)
     position[order] = np.arange(2 * n)
@@ -178,6 +174,47 @@ def _spearman_difference(a: np.ndarray, b: np.ndarray, target: np.ndarray | None
     intercept = np.sum(tail[pos_a]) - np.sum(pos_b * t_centred)
     scale = np.sqrt(n * (n * n - 1) / 12.0) * t_norm
     return _Affine(slope / scale, intercept / scale)
+
+
+class _TiedRanks:
+    """The Spearman difference when values repeat across examples: average ranks of a resample
+    from counts over the sorted A ∪ B instead of a sort per resample. A value's average rank is
+    (resample's values below its tie group) + (its group's count in the resample + 1) / 2; a
+    running count of the resample's picks along the sorted union gives both for every group at
+    once, for A' and (by complement) for B'. Each correlation is then a sum over the picked sorted
+    positions, weighted by the target rank of the example each position belongs to. Equal to
+    ``scipy.stats.rankdata`` (tests)."""
+
+    def __init__(self, a: np.ndarray, b: np.ndarray, t_centred: np.ndarray, t_norm: float) -> None:
+        n = len(a)
+        values = np.concatenate([a, b])
+        order = np.argsort(values, kind="stable")
+        position = np.empty(2 * n, int)
+        position[order] = np.arange(2 * n)
+        self.pos_a, self.pos_b = position[:n], position[n:]
+        _, self.group_of, sizes = np.unique(values[order], return_inverse=True, return_counts=True)
+        self.group_end = np.cumsum(sizes) - 1  # last sorted position of each tie group
+        self.group_start = self.group_end - sizes + 1
+        self.weight = np.concatenate([t_centred, t_centred])[order]  # target of a sorted position
+        self.n, self.t_norm = n, t_norm
+
+    def __call__(self, swap: np.ndarray) -> np.ndarray:
+        n = self.n
+        picked = np.zeros((swap.shape[0], 2 * n))  # 1 where the sorted value is in A'
+        picked[np.arange(swap.shape[0])[:, None], np.where(swap, self.pos_b, self.pos_a)] = 1.0
+        running = np.cumsum(picked, axis=1)
+        return self._correlation(picked, running) - self._correlation(
+            1.0 - picked, np.arange(1, 2 * n + 1) - running
+        )
+
+    def _correlation(self, picked: np.ndarray, running: np.ndarray) -> np.ndarray:
+        """Pearson of the resample's average ranks with the centred target ranks."""
+        before = np.where(self.group_start > 0, running[:, np.maximum(self.group_start - 1, 0)], 0.0)
+        count = running[:, self.group_end] - before
+        rank = (before + (count + 1) / 2.0)[:, self.group_of] - (self.n + 1) / 2.0
+        rank *= picked  # centred ranks (average ranks sum to n(n+1)/2) at the picked positions
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (rank @ self.weight) / (np.sqrt(np.sum(rank**2, axis=1)) * self.t_norm)
 
 
 def _ranked_correlation(x: np.ndarray, t_centred: np.ndarray, t_norm: float) -> np.ndarray:

@@ -76,3 +76,23 @@ def test_null_p_values_are_roughly_uniform():
     ps = np.array(ps)
     assert 0.02 <= np.mean(ps < 0.05) <= 0.10  # size of the test near its nominal 5%
     assert ps.min() >= 1 / 200  # never below 1 / (B + 1)
+
+
+@pytest.mark.parametrize("n", [2, 9, 300])
+def test_tied_spearman_ranks_equal_scipy_rankdata(n):
+    """The count-based average ranks used when values repeat across examples."""
+    from scipy import stats
+
+    from sweeps.analysis.permutation import _ranked_correlation, _TiedRanks
+
+    rng = np.random.default_rng(n)
+    a = np.round(rng.normal(size=n), 1)  # heavy ties, within and across A and B
+    b = np.round(a + rng.normal(size=n), 1)
+    t = stats.rankdata(rng.normal(size=n))
+    tc = t - t.mean()
+    tn = float(np.sqrt(np.sum(tc**2)))
+    swap = rng.integers(0, 2, (64, n)).astype(bool)
+    expected = _ranked_correlation(np.where(swap, b, a), tc, tn) - _ranked_correlation(
+        np.where(swap, a, b), tc, tn
+    )
+    assert np.allclose(_TiedRanks(a, b, tc, tn)(swap), expected, equal_nan=True)
