@@ -3,7 +3,7 @@ composition."""
 
 from __future__ import annotations
 
-from modules.task import RunContext
+from modules.contract.run import RunContext
 from sweeps.config import compose_config, resolve
 from tests.modules.embedding.conftest import TINY_DATA
 
