@@ -1,4 +1,5 @@
-"""The package's import graph: no circle; sweeps reaches modules only through the contract."""
+"""The package's import graph: no circle; sweeps reaches modules only through the contract; no
+study imports another study (they share modules.backbones and modules.contract)."""
 
 from __future__ import annotations
 
@@ -73,3 +74,14 @@ def test_the_orchestration_reaches_the_research_code_only_through_the_contract()
     for module, edges in import_graph().items():
         if module.startswith("sweeps"):
             assert all(e.startswith("modules.contract") for e in edges if e.startswith("modules")), module
+
+
+def test_studies_import_backbones_and_the_contract_never_each_other():
+    studies = {"embedding", "continual", "selection", "levi", "classification"}
+    for module, edges in import_graph().items():
+        parts = module.split(".")
+        if parts[0] == "modules":
+            assert not any(e.startswith("sweeps") for e in edges), module
+        if parts[0] == "modules" and len(parts) > 1 and parts[1] in studies:
+            foreign = {e for e in edges if e.split(".")[1] in studies - {parts[1]}}
+            assert not foreign, (module, foreign)

@@ -21,33 +21,12 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from modules.backbones.factory import backbone_factory
+from modules.backbones.regimes import apply_regime
+from modules.backbones.token_cache import cache_key, load_or_build
 from modules.contract.per_example import write_per_example
 from modules.contract.run import RunContext
-from modules.embedding.backbone import Backbone, load_backbone
-from modules.embedding.cache import cache_key, load_or_build
 from modules.embedding.module import EmbeddingModule
-from modules.embedding.regimes import apply_regime
-
-
-def backbone_source(node: Any) -> str:
-    """``backbone.source``: a path or hub id, or a ``_target_`` node returning one."""
-    from hydra.utils import instantiate
-
-    return str(instantiate(node)) if isinstance(node, DictConfig) else str(node)
-
-
-def backbone_factory(cfg: DictConfig) -> Callable[[], Backbone]:
-    b = cfg.backbone
-
-    def build() -> Backbone:
-        return load_backbone(
-            backbone_source(b.source),
-            str(b.attention),
-            int(b.max_length),
-            str(b.get("dtype", "float32")),
-        )
-
-    return build
 
 
 def reference_metrics(suite: Any, encode: Callable, suffix: str) -> dict[str, float]:

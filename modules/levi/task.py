@@ -9,7 +9,7 @@ frozen|lora|full, ``layers``, ``small``, ``hidden``, learning rates, epochs; ``c
 ``optim`` (its ``lr`` is replaced by ``levi.lr``), ``trainer``.
 
 With a frozen backbone the per-layer masked means come from the project's feature cache
-(``modules/embedding/cache.py``: computed once for every text of the split, shared by every frozen
+(``modules/backbones/token_cache.py``: computed once for every text of the split, shared by every frozen
 trial); LoRA and full fine-tuning run the backbone live. Returns ``id/acc``, ``ood/acc``, ``gap``
 (ID - OOD) and the OOD accuracy per super-category; writes per-example correctness on both test
 sets to ``artifact_dir/per_example`` (metrics ``ood/acc`` and ``id/acc``).
@@ -21,10 +21,10 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from modules.backbones.factory import backbone_factory, backbone_source
+from modules.backbones.regimes import apply_regime
+from modules.backbones.token_cache import cache_key, load_or_build
 from modules.contract.run import RunContext
-from modules.embedding.cache import cache_key, load_or_build
-from modules.embedding.regimes import apply_regime
-from modules.embedding.task import backbone_factory, backbone_source
 from modules.levi.data import GroupedTexts, OODSplit
 from modules.levi.method import LeviMethod
 from modules.levi.model import LayerwiseEnsemble, PretrainedLayers
