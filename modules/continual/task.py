@@ -182,7 +182,7 @@ def build_sequence(method_cfg: DictConfig, seed: int, part: ScenarioPart) -> Seq
         x_tr, x_te = _inputs(data.x_train), _inputs(data.x_test)
         dim, extra = int(encoder.feature_dim), {"encoder": encoder}
     else:
-        encode = _lazy(instantiate(sc.encoder))
+        encode = _built_on_first_use(instantiate(sc.encoder))
         name, cache = str(sc.encoder_name), str(sc.cache_dir)
         x_tr = cached_features(cache, name, data.x_train, encode)
         x_te = cached_features(cache, name, data.x_test, encode)
@@ -217,16 +217,10 @@ def _inputs(x: Any) -> Any:
     return torch.as_tensor(x) if isinstance(x, np.ndarray) else list(x)
 
 
-def _lazy(factory: Any):
+def _built_on_first_use(factory: Any) -> Any:
     """An encoder built on first use (a cache hit never loads the backbone)."""
-    state: dict[str, Any] = {}
-
-    def encode(items: Any) -> torch.Tensor:
-        if "encode" not in state:
-            state["encode"] = factory()
-        return state["encode"](items)
-
-    return encode
+    build = functools.cache(factory)
+    return lambda items: build()(items)
 
 
 def write_scores(folder: Path, scores: list[tuple[str, np.ndarray, np.ndarray]]) -> None:
