@@ -19,7 +19,8 @@ import argparse
 import lightning as L
 import torch
 
-from modules.embedding.task import backbone_factory, base_encoder, reference_metrics
+from modules.backbones.factory import backbone_factory
+from modules.embedding.task import base_encoder, reference_metrics
 from sweeps.config import trial_config
 
 
@@ -49,7 +50,7 @@ class AnchoredModule:
 def run(args: argparse.Namespace, anchor: float) -> None:
     from hydra.utils import instantiate
 
-    from modules.embedding.cache import cache_key, load_or_build
+    from modules.backbones.token_cache import cache_key, load_or_build
 
     overrides = ["+experiment=pooling_grid", f"paths.output_dir={args.output_dir}"]
     cfg = trial_config(

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Times the MATES selection study (issue 6's budget, 2 CPU cores): 3 selectors x 3 seeds, from an
+# Times the MATES selection study (on 2 CPU cores): 3 selectors x 3 seeds, from an
 # empty output folder (the pool, the MiniLM pool embeddings and the perplexity scores are built
 # once inside the run), significance report included: <= 20 min.
 # Usage: bench/mates_selection.sh [OUTPUT_DIR] [extra Hydra overrides...]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Times the default pooling x attention study (issue 3's budget, 2 CPU cores):
+# Times the default pooling x attention study (on 2 CPU cores):
 #   first run  (converts SmolLM2 from GGUF once, builds the frozen feature cache): <= 15 min
 #   cached run (same output folder, caches reused):                                          <= 5 min
 # Usage: bench/pooling_grid.sh [OUTPUT_DIR] [extra Hydra overrides...]

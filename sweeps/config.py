@@ -39,7 +39,7 @@ def resolve(cfg: DictConfig) -> DictConfig:
     """Resolve every interpolation, reporting a missing mandatory value (``???``) as a config error."""
     try:
         OmegaConf.resolve(cfg)
-        missing = sorted(_missing_keys(cfg))
+        missing = sorted(OmegaConf.missing_keys(cfg))
     except OmegaConfBaseException as exc:
         raise SweepConfigError(_first_line(exc)) from exc
     if missing:
@@ -59,17 +59,6 @@ def config_targets(node: object, path: str = "") -> list[tuple[str, str]]:
         for index, item in enumerate(node):
             found.extend(config_targets(item, f"{path}[{index}]"))
     return found
-
-
-def _missing_keys(cfg: DictConfig, prefix: str = "") -> list[str]:
-    keys = []
-    for key in cfg:
-        path = f"{prefix}{key}"
-        if OmegaConf.is_missing(cfg, key):
-            keys.append(path)
-        elif isinstance(cfg[key], DictConfig):
-            keys.extend(_missing_keys(cfg[key], f"{path}."))
-    return keys
 
 
 def _first_line(exc: BaseException) -> str:

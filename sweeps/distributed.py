@@ -16,15 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import ray.train
-from lightning import Callback, Trainer, seed_everything
+from lightning import Callback, Trainer
 from omegaconf import DictConfig, OmegaConf, open_dict
 from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
 from ray.train.lightning import RayTrainReportCallback, prepare_trainer
 from ray.train.torch import TorchTrainer
 from ray.tune.integration.ray_train import TuneReportCallback
 
-from modules.task import RunContext
-from sweeps.space import SEED_KEY
+from sweeps.config import trial_config
+from sweeps.execute import execute, quiet_worker_logs
 
 
 def is_distributed(cfg: DictConfig) -> bool:
@@ -89,32 +89,17 @@ def with_ray_strategy(cfg: DictConfig) -> DictConfig:
 
 
 def _worker_loop(config: dict[str, Any]) -> None:
-    from sweeps.trial import quiet_worker_logs, trial_config
-
     quiet_worker_logs()
     cfg = with_ray_strategy(trial_config(config["base_overrides"], config["sampled"]))
-    seed_everything(int(config["sampled"].get(SEED_KEY, cfg.seed)), workers=True, verbose=False)
     rank = ray.train.get_context().get_world_rank()
     with tempfile.TemporaryDirectory(prefix="worker-") as scratch:
         artifact_dir = Path(config["artifact_dir"]) if rank == 0 else Path(scratch) / "artifacts"
-        artifact_dir.mkdir(parents=True, exist_ok=True)
-        ctx = RunContext(
-            callbacks=[RayTrainReportCallback(), PrepareRayTrainer()],
-            artifact_dir=artifact_dir,
-            resume_from=_restored_checkpoint(Path(scratch)),
+        metrics = execute(
+            cfg,
+            config["sampled"],
+            [RayTrainReportCallback(), PrepareRayTrainer()],
+            artifact_dir,
+            ray.train.get_checkpoint(),
+            RayTrainReportCallback.CHECKPOINT_NAME,
         )
-        from hydra.utils import instantiate
-
-        metrics = instantiate(cfg.task).run(cfg, ctx)
-    ray.train.report({**metrics, "final": 1.0})
-
-
-def _restored_checkpoint(scratch: Path) -> str | None:
-    checkpoint = ray.train.get_checkpoint()
-    if checkpoint is None:
-        return None
-    path = Path(checkpoint.to_directory(str(scratch / "resume"))) / RayTrainReportCallback.CHECKPOINT_NAME
-    return str(path) if path.exists() else None
-
-
-
+    ray.train.report(metrics)

@@ -9,6 +9,7 @@ from typing import Any
 from ray.tune import Callback
 from ray.tune.experiment import Trial
 
+from modules.contract.keys import FINAL_KEY
 from sweeps.space import SEED_KEY, design_of
 
 
@@ -29,7 +30,7 @@ class ProgressLines(Callback):
     def on_trial_complete(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         self.done += 1
         result = trial.last_result or {}
-        finished = "final" in result
+        finished = FINAL_KEY in result
         value = result.get(self.metric)
         shown = f" {self.metric}={value:.4g}" if isinstance(value, int | float) else ""
         self._line(("finished" if finished else "stopped by the scheduler") + shown, trial, eta=True)

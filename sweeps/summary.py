@@ -7,8 +7,8 @@ import math
 import pandas as pd
 from ray.tune import ResultGrid
 
+from modules.contract.keys import FINAL_KEY
 from sweeps.space import SEED_KEY, design_of
-from sweeps.tracking import FINAL_KEY
 
 
 def trials_frame(results: ResultGrid, metric: str) -> pd.DataFrame:

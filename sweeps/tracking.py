@@ -23,6 +23,7 @@ from ray.tune import Callback
 from ray.tune.experiment import Trial
 from ray.tune.result import AUTO_RESULT_KEYS
 
+from modules.contract.keys import DESIGN_TAG, FINAL_KEY, SEED_TAG, SWEEP_TAG, TRIAL_ID_TAG
 from sweeps.config import trial_config
 from sweeps.redact import (
     DEFAULT_WORDS,
@@ -43,8 +44,6 @@ from sweeps.schedule import (
 from sweeps.space import SEED_KEY, design_of
 from sweeps.write_queue import WriteQueue, queue_for
 
-TRIAL_ID_TAG = "ray.trial_id"
-SWEEP_TAG = "sweep.name"
 SAMPLED_TAG = "sweep.sampled"  # a child's sampled values (seed included) as JSON: what rebuilds it
 SPACE_TAG = "sweep.space"  # the parent's search space as run (JSON {key: sweep expression}), command line included
 SWEEP_RUN_TAG = "sweep.run"  # a child's parent run id, so "group by design" stays in one sweep
@@ -58,7 +57,6 @@ OUTCOME_STATUS = {"finished": "FINISHED", "stopped": "KILLED", "failed": "FAILED
 NOTE_TAG = "mlflow.note.content"  # the run page renders it as the run's description (Markdown)
 MAX_PARAM_VALUE = 6000  # MLflow's limit on a param value
 PARAM_BATCH = 100  # MLflow's limit on params per log_batch
-FINAL_KEY = "final"
 _CLOSE_WAIT_S = 10.0
 OVERRIDES_FILE = "overrides.json"  # the parent's plain overrides (redacted), to rebuild a trial
 NOT_METRICS = {*AUTO_RESULT_KEYS, "done", "trial_id", "experiment_tag", "should_checkpoint", FINAL_KEY}
@@ -311,7 +309,7 @@ class MLflowTracking(Callback):
             self.experiment_id,
             run_name=name,
             tags={MLFLOW_PARENT_RUN_ID: self.parent_run_id, TRIAL_ID_TAG: trial.trial_id,
-                  SWEEP_RUN_TAG: self.parent_run_id, "design": design, "seed": seed, MLFLOW_RUN_NAME: name,
+                  SWEEP_RUN_TAG: self.parent_run_id, DESIGN_TAG: design, SEED_TAG: seed, MLFLOW_RUN_NAME: name,
                   SAMPLED_TAG: json.dumps({k: str(v) for k, v in sorted(sampled.items())})},
         )
         run_id = run.info.run_id

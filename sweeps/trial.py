@@ -8,49 +8,39 @@ command line, and it never depends on the working directory (Ray changes it).
 
 from __future__ import annotations
 
-import logging
-import os
-import tempfile
-import warnings
 from pathlib import Path
 from typing import Any
 
-from hydra.utils import instantiate
-from lightning import seed_everything
 from omegaconf import DictConfig
 from ray import tune
 from ray.tune.integration.pytorch_lightning import TuneReportCheckpointCallback
 
-from modules.task import RunContext
 from sweeps import storage
 from sweeps.config import trial_config
 from sweeps.distributed import is_distributed, run_distributed
+from sweeps.execute import execute, quiet_worker_logs
 from sweeps.optimizer_values import ApplyOptimizerValues
 from sweeps.search.build import is_pbt
-from sweeps.space import SEED_KEY
 
 CHECKPOINT_FILE = "checkpoint"
 ARTIFACTS = "artifacts"
 
 
 def run_trial(sampled: dict[str, Any], base_overrides: list[str]) -> None:
-    """The Tune function trainable: compose, seed, run the task, report its final metrics."""
+    """The Tune function trainable: compose, then :func:`~sweeps.execute.execute` with a Tune
+    reporter, or fit on several Ray Train workers (:mod:`sweeps.distributed`)."""
     quiet_worker_logs()
     cfg = trial_config(base_overrides, sampled)
     if is_distributed(cfg):
         run_distributed(cfg, sampled, base_overrides, trial_artifact_dir(cfg))
         return
-    seed_everything(int(sampled.get(SEED_KEY, cfg.seed)), workers=True, verbose=False)
-    artifact_dir = trial_artifact_dir(cfg)
-    artifact_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="resume-") as scratch:
-        resume_from = _restored_checkpoint(Path(scratch))
-        callbacks = [TuneReportCheckpointCallback(filename=CHECKPOINT_FILE, on="train_epoch_end")]
-        if resume_from and is_pbt(cfg) and "optim" in cfg:  # the checkpoint may be another trial's
-            callbacks.append(ApplyOptimizerValues.from_config(cfg.optim))
-        ctx = RunContext(callbacks=callbacks, artifact_dir=artifact_dir, resume_from=resume_from)
-        metrics = instantiate(cfg.task).run(cfg, ctx)
-    tune.report({**metrics, "final": 1.0})
+    reporter = TuneReportCheckpointCallback(filename=CHECKPOINT_FILE, on="train_epoch_end")
+    callbacks = [reporter]
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is not None and is_pbt(cfg) and "optim" in cfg:  # it may be another trial's
+        callbacks.append(ApplyOptimizerValues.from_config(cfg.optim))
+    metrics = execute(cfg, sampled, callbacks, trial_artifact_dir(cfg), checkpoint, CHECKPOINT_FILE)
+    tune.report(metrics)
 
 
 def trial_artifact_dir(cfg: DictConfig) -> Path:
@@ -66,27 +56,3 @@ def trial_artifact_dir(cfg: DictConfig) -> Path:
         return Path(context.get_trial_dir()) / "artifacts"
     return Path(root) / str(cfg.sweep.name) / ARTIFACTS / context.get_trial_id()
 
-
-def quiet_worker_logs() -> None:
-    """Keep trial output to warnings: the driver shows Tune's live trial table instead."""
-    for name in ("lightning.pytorch", "lightning.fabric", "ray.train", "ray.tune"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore", message=".*weights_only.*")
-    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-    # transformers draws a "Loading weights" bar per model load; Ray forwards each redraw as a line
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    from huggingface_hub.utils import disable_progress_bars
-    from transformers.utils import logging as transformers_logging
-
-    disable_progress_bars()
-    transformers_logging.disable_progress_bar()  # read once at import, which has happened by now
-
-
-def _restored_checkpoint(scratch: Path) -> str | None:
-    """The Lightning checkpoint Tune restored this trial from (a retry or a resumed sweep), if any."""
-    checkpoint = tune.get_checkpoint()
-    if checkpoint is None:
-        return None
-    path = Path(checkpoint.to_directory(str(scratch))) / CHECKPOINT_FILE
-    return str(path) if path.exists() else None

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from modules.embedding.backbone import attention_mask_4d
+from modules.backbones.hf import attention_mask_4d
 
 
 class MiniLMEncoder(nn.Module):
@@ -36,7 +36,7 @@ class MiniLMEncoder(nn.Module):
         super().__init__()
         from transformers import AutoModel, AutoTokenizer
 
-        from modules.embedding.bundled import minilm_l6
+        from modules.backbones.bundled import minilm_l6
 
         folder = str(source or minilm_l6())
         self.tokenizer = AutoTokenizer.from_pretrained(folder)

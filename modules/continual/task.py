@@ -47,7 +47,7 @@ from modules.continual.datasets import ContinualData
 from modules.continual.features import cached_features
 from modules.continual.metrics import AccuracyMatrix
 from modules.continual.sequence import SequenceRun
-from modules.task import RunContext, extra_callbacks
+from modules.contract.run import RunContext
 
 STATE_KEY = "continual"
 # The trial's final metrics (reported once more after the last task; the per-task accuracies
@@ -151,12 +151,7 @@ class ContinualTask:
         ]
         build = functools.partial(build_sequence, cfg.method, seed)
         module = SequenceModule(parts, build, Path(ctx.artifact_dir))
-        trainer = instantiate(
-            cfg.trainer,
-            max_epochs=len(module.schedule),
-            callbacks=[*ctx.callbacks, *extra_callbacks(cfg)],
-        )
-        trainer.fit(module, ckpt_path=ctx.resume_from)
+        ctx.fit(ctx.trainer(cfg, max_epochs=len(module.schedule)), module)
         out: dict[str, float] = {}
         scores = []
         for name, run in module.results().items():
@@ -189,7 +184,7 @@ def build_sequence(method_cfg: DictConfig, seed: int, part: ScenarioPart) -> Seq
         x_tr, x_te = _inputs(data.x_train), _inputs(data.x_test)
         dim, extra = int(encoder.feature_dim), {"encoder": encoder}
     else:
-        encode = _lazy(instantiate(sc.encoder))
+        encode = _built_on_first_use(instantiate(sc.encoder))
         name, cache = str(sc.encoder_name), str(sc.cache_dir)
         x_tr = cached_features(cache, name, data.x_train, encode)
         x_te = cached_features(cache, name, data.x_test, encode)
@@ -224,30 +219,23 @@ def _inputs(x: Any) -> Any:
     return torch.as_tensor(x) if isinstance(x, np.ndarray) else list(x)
 
 
-def _lazy(factory: Any):
+def _built_on_first_use(factory: Any) -> Any:
     """An encoder built on first use (a cache hit never loads the backbone)."""
-    state: dict[str, Any] = {}
-
-    def encode(items: Any) -> torch.Tensor:
-        if "encode" not in state:
-            state["encode"] = factory()
-        return state["encode"](items)
-
-    return encode
+    build = functools.cache(factory)
+    return lambda items: build()(items)
 
 
 def write_scores(folder: Path, scores: list[tuple[str, np.ndarray, np.ndarray]]) -> None:
     """Per-example correctness after the last task of each scenario ``(name, targets,
     predictions)``: metric ``cl/<name>/acc``, statistic mean."""
-    from modules.evaluation.per_example import write_per_example
+    from modules.contract.per_example import write_per_example
     from modules.evaluation.result import EvalResult
 
-    results = []
-    for name, targets, predictions in scores:
-        correct = (np.asarray(predictions) == np.asarray(targets)).astype(float)
-        frame = pd.DataFrame({"example_id": np.arange(len(correct)), "score": correct})
-        results.append(EvalResult(f"cl/{name}/acc", float(correct.mean()), per_example=frame))
-    write_per_example(results, folder)
+    write_per_example(
+        [EvalResult.from_correct(f"cl/{name}/acc", np.asarray(pred) == np.asarray(target))
+         for name, target, pred in scores],
+        folder,
+    )
 
 
 def write_matrix(matrix: AccuracyMatrix, path: Path) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from modules.embedding.backbone import Backbone
+from modules.backbones.hf import Backbone
 from modules.embedding.model import EmbeddingModel
 from modules.embedding.st_modules import BackboneInput, PoolerHead
 

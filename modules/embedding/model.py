@@ -6,8 +6,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from modules.embedding.backbone import Backbone
-from modules.embedding.features import TokenFeatures
+from modules.backbones.features import TokenFeatures
+from modules.backbones.hf import Backbone
 
 
 class ProjectionHead(nn.Module):

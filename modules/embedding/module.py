@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from scipy.stats import spearmanr
 
-from modules.embedding.backbone import Backbone
-from modules.embedding.cache import FeatureCache
-from modules.embedding.features import TokenFeatures
+from modules.backbones.features import TokenFeatures
+from modules.backbones.hf import Backbone
+from modules.backbones.token_cache import FeatureCache
 from modules.embedding.loss import info_nce
 from modules.embedding.model import EmbeddingModel, ProjectionHead
 from modules.embedding.poolers import Pooler

@@ -24,8 +24,8 @@ from typing import Any
 import torch
 from sentence_transformers.base.modules import InputModule, Module
 
-from modules.embedding.backbone import Backbone, load_backbone
-from modules.embedding.features import TokenFeatures
+from modules.backbones.features import TokenFeatures
+from modules.backbones.hf import Backbone, load_backbone
 from modules.embedding.model import ProjectionHead
 from modules.embedding.poolers import build_pooler
 

@@ -21,32 +21,12 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from modules.embedding.backbone import Backbone, load_backbone
-from modules.embedding.cache import cache_key, load_or_build
+from modules.backbones.factory import backbone_factory
+from modules.backbones.regimes import apply_regime
+from modules.backbones.token_cache import cache_key, load_or_build
+from modules.contract.per_example import write_per_example
+from modules.contract.run import RunContext
 from modules.embedding.module import EmbeddingModule
-from modules.embedding.regimes import apply_regime
-from modules.task import RunContext, extra_callbacks
-
-
-def backbone_source(node: Any) -> str:
-    """``backbone.source``: a path or hub id, or a ``_target_`` node returning one."""
-    from hydra.utils import instantiate
-
-    return str(instantiate(node)) if isinstance(node, DictConfig) else str(node)
-
-
-def backbone_factory(cfg: DictConfig) -> Callable[[], Backbone]:
-    b = cfg.backbone
-
-    def build() -> Backbone:
-        return load_backbone(
-            backbone_source(b.source),
-            str(b.attention),
-            int(b.max_length),
-            str(b.get("dtype", "float32")),
-        )
-
-    return build
 
 
 def reference_metrics(suite: Any, encode: Callable, suffix: str) -> dict[str, float]:
@@ -63,14 +43,6 @@ def base_encoder(module: EmbeddingModule) -> Callable:
     pooler = build_pooler("mean", module.model.pooler.hidden_size)
     base = EmbeddingModule(pooler, backbone=module.model.backbone, cache=module.cache)
     return base.encode
-
-
-def _write_per_example(results: list[Any], folder) -> None:
-    try:
-        from modules.evaluation.per_example import write_per_example
-    except ImportError:  # the helper may live next to the suite
-        from modules.evaluation.suite import write_per_example
-    write_per_example(results, folder)
 
 
 class EmbeddingTask:
@@ -119,20 +91,15 @@ class EmbeddingTask:
             **reference_metrics(suite, module.encode, "untrained"),
             **reference_metrics(suite, base_encoder(module), "base"),
         }
-        trainer = instantiate(cfg.trainer, callbacks=[*ctx.callbacks, *extra_callbacks(cfg)])
-        trainer.fit(module, datamodule=data, ckpt_path=ctx.resume_from)
+        trainer = ctx.trainer(cfg)
+        ctx.fit(trainer, module, datamodule=data)
 
         results = suite.run(module.encode)
-        _write_per_example(results, ctx.artifact_dir)
+        write_per_example(results, ctx.artifact_dir)
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
         metrics.update(references)
         for result in results:
-            metrics.update(
-                {
-                    result.metric: float(result.value),
-                    **{k: float(v) for k, v in result.extra.items()},
-                }
-            )
+            metrics.update(result.metrics())
         if cfg.finetune.get("export", True):
             from modules.embedding.export import export_sentence_transformer
 

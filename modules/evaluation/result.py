@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from modules.contract.per_example import STATISTICS
+
 Encoder = Callable[[list[str]], np.ndarray]
 """Maps a list of texts to an array of shape (len(texts), dim)."""
 
-STATISTICS = ("mean", "spearman", "v_measure")
+__all__ = ["STATISTICS", "EvalResult", "Encoder", "l2_normalize"]
 
 
 @dataclass
@@ -28,6 +31,14 @@ class EvalResult:
     extra: dict[str, float] = field(default_factory=dict)
     per_example: pd.DataFrame = field(default_factory=pd.DataFrame)
     statistic: str = "mean"
+
+    @classmethod
+    def from_correct(cls, metric: str, correct: Any, **columns: Any) -> EvalResult:
+        """Accuracy as the mean of per-example correctness (0/1, in example order); ``columns``
+        are extra per-example columns (e.g. a group label) written beside ``score``."""
+        score = np.asarray(correct, dtype=float)
+        frame = pd.DataFrame({"example_id": np.arange(len(score)), "score": score, **columns})
+        return cls(metric, float(score.mean()), per_example=frame)
 
     def metrics(self) -> dict[str, float]:
         """``{metric: value, **extra}`` as plain floats, ready to report."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from modules.embedding.regimes import REGIMES
+from modules.backbones.regimes import REGIMES
 
 
 @dataclass

@@ -34,8 +34,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from modules.embedding.backbone import Backbone
-from modules.embedding.features import masked_mean
+from modules.backbones.features import masked_mean
+from modules.backbones.hf import Backbone
 from modules.levi.small import NgramModel
 
 

@@ -9,7 +9,7 @@ frozen|lora|full, ``layers``, ``small``, ``hidden``, learning rates, epochs; ``c
 ``optim`` (its ``lr`` is replaced by ``levi.lr``), ``trainer``.
 
 With a frozen backbone the per-layer masked means come from the project's feature cache
-(``modules/embedding/cache.py``: computed once for every text of the split, shared by every frozen
+(``modules/backbones/token_cache.py``: computed once for every text of the split, shared by every frozen
 trial); LoRA and full fine-tuning run the backbone live. Returns ``id/acc``, ``ood/acc``, ``gap``
 (ID - OOD) and the OOD accuracy per super-category; writes per-example correctness on both test
 sets to ``artifact_dir/per_example`` (metrics ``ood/acc`` and ``id/acc``).
@@ -18,18 +18,17 @@ sets to ``artifact_dir/per_example`` (metrics ``ood/acc`` and ``id/acc``).
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from modules.embedding.cache import cache_key, load_or_build
-from modules.embedding.regimes import apply_regime
-from modules.embedding.task import backbone_factory, backbone_source
+from modules.backbones.factory import backbone_factory, backbone_source
+from modules.backbones.regimes import apply_regime
+from modules.backbones.token_cache import cache_key, load_or_build
+from modules.contract.run import RunContext
 from modules.levi.data import GroupedTexts, OODSplit
 from modules.levi.method import LeviMethod
 from modules.levi.model import LayerwiseEnsemble, PretrainedLayers
 from modules.levi.module import LeviModule, loader, predict
-from modules.task import RunContext, extra_callbacks
 
 PARTS = ("train", "val", "id_test", "ood_test")
 
@@ -91,16 +90,11 @@ class LeviTask:
             aux_weight=method.aux_weight,
         )
         bs = method.batch_size
-        trainer = instantiate(
-            cfg.trainer,
-            max_epochs=method.max_epochs,
-            callbacks=[*ctx.callbacks, *extra_callbacks(cfg)],
-        )
-        trainer.fit(
+        ctx.fit(
+            ctx.trainer(cfg, max_epochs=method.max_epochs),
             module,
             train_dataloaders=loader(inputs["train"], bs, shuffle=True),
             val_dataloaders=loader(inputs["val"], 4 * bs),
-            ckpt_path=ctx.resume_from,
         )
         pred_id = predict(module, loader(inputs["id_test"], 4 * bs))
         pred_ood = predict(module, loader(inputs["ood_test"], 4 * bs))
@@ -129,21 +123,18 @@ class LeviTask:
     def score(
         split: OODSplit, pred_id: np.ndarray, pred_ood: np.ndarray, ctx: RunContext
     ) -> dict[str, float]:
-        from modules.evaluation.per_example import write_per_example
+        from modules.contract.per_example import write_per_example
         from modules.evaluation.result import EvalResult
 
-        results, metrics = [], {}
-        for metric, data, pred in (
-            ("id/acc", split.id_test, pred_id),
-            ("ood/acc", split.ood_test, pred_ood),
-        ):
-            correct = (pred == np.asarray(data.labels)).astype(float)
-            frame = pd.DataFrame(
-                {"example_id": np.arange(len(correct)), "score": correct, "group": data.groups}
+        results = [
+            EvalResult.from_correct(metric, pred == np.asarray(data.labels), group=data.groups)
+            for metric, data, pred in (
+                ("id/acc", split.id_test, pred_id),
+                ("ood/acc", split.ood_test, pred_ood),
             )
-            results.append(EvalResult(metric, float(correct.mean()), per_example=frame))
-            metrics[metric] = float(correct.mean())
+        ]
         write_per_example(results, ctx.artifact_dir)
+        metrics = {r.metric: r.value for r in results}
         metrics["gap"] = metrics["id/acc"] - metrics["ood/acc"]
         labels = np.asarray(split.ood_test.labels)
         for c, name in enumerate(split.label_names):

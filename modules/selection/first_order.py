@@ -17,7 +17,7 @@ import copy
 import torch
 
 from modules.selection.lm import lm_loss
-from modules.selection.probing import working_copy
+from modules.selection.reference import working_copy
 
 
 class LinearProber:

@@ -34,7 +34,7 @@ def load_encoder(source: str = "minilm_l6") -> tuple[nn.Module, Any]:
     from transformers import AutoModel, AutoTokenizer
 
     if source == "minilm_l6":
-        from modules.embedding.bundled import minilm_l6
+        from modules.backbones.bundled import minilm_l6
 
         source = minilm_l6()
     return AutoModel.from_pretrained(source), AutoTokenizer.from_pretrained(source)

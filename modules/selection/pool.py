@@ -17,10 +17,8 @@ file lock. The pool does not depend on the trial's seed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -29,11 +27,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from modules.backbones.cache import build_once, content_key, file_lock
 from modules.selection.reference import HeldOut, unigram_log_probs
 
 UNK = 0
 EOS_TOKEN = "<|endoftext|>"
-SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 @dataclass
@@ -62,15 +60,14 @@ class SelectionData:
 
 def smollm2_tokenizer(cache_dir: str | Path):
     """The SmolLM2 tokenizer, read from the bundled GGUF once and saved under ``cache_dir``."""
-    from filelock import FileLock
     from transformers import AutoTokenizer
 
-    from modules.embedding.bundled import SMOLLM2_PACKAGE, package_dir
+    from modules.backbones.bundled import SMOLLM2_GGUF, SMOLLM2_PACKAGE, package_dir
 
     target = Path(cache_dir).expanduser() / "smollm2_tokenizer"
     if not (target / "tokenizer.json").exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(target) + ".lock"):
+        with file_lock(target):
             if not (target / "tokenizer.json").exists():
                 gguf = AutoTokenizer.from_pretrained(package_dir(SMOLLM2_PACKAGE), gguf_file=SMOLLM2_GGUF)
                 gguf.save_pretrained(target)
@@ -192,21 +189,17 @@ def build_data(
 
 
 def cached(cache_dir: str | Path, name: str, settings: dict, build: Callable[[], SelectionData]) -> SelectionData:
-    """``build()`` once per ``settings`` under ``cache_dir`` (a file lock for concurrent trials)."""
-    from filelock import FileLock
+    """``build()`` once per ``settings`` under ``cache_dir`` (``modules.backbones.cache``: a file
+    lock for concurrent trials, an atomic write)."""
+    digest = content_key(settings)
 
-    digest = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
-    path = Path(cache_dir).expanduser() / f"{name}-{digest}.pt"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path) + ".lock"):
-        if not path.exists():
-            started = time.monotonic()
-            data = build()
-            data.digest = digest
-            partial = path.with_suffix(".partial")
-            torch.save(data, partial)
-            partial.rename(path)
-            _progress(f"built {path.name} in {time.monotonic() - started:.0f} s")
+    def write(partial: Path) -> None:
+        data = build()
+        data.digest = digest
+        torch.save(data, partial)
+        _progress(f"built {name}-{digest}.pt")
+
+    path = build_once(Path(cache_dir) / f"{name}-{digest}.pt", write)
     with torch.serialization.safe_globals(_CACHE_GLOBALS()):
         return torch.load(path, weights_only=True)
 

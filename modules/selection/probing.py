@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from modules.selection.lm import lm_loss
-from modules.selection.reference import model_device, reference_loss
+from modules.selection.reference import model_device, reference_loss, working_copy
 
 Progress = Callable[[int, int, float], None]
 
@@ -56,14 +56,6 @@ class ProbeState:
             clip=clip,
             reference=reference,
         )
-
-
-def working_copy(model: nn.Module, device: torch.device | str | None = None) -> tuple[nn.Module, torch.device]:
-    """A deep copy of ``model`` in training mode, on ``device`` (default: where ``model`` is)."""
-    copied = copy.deepcopy(model)
-    if device is not None:
-        copied.to(device)
-    return copied.train(), model_device(copied)
 
 
 class Prober:

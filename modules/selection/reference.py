@@ -12,6 +12,7 @@ their rows; :func:`unigram_log_probs` gives the floor a trained model must beat.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,3 +89,11 @@ def standard_error(values: torch.Tensor) -> float:
     """Standard error of the mean of ``values`` (0 for fewer than two)."""
     n = len(values)
     return float(values.std() / n**0.5) if n > 1 else 0.0
+
+
+def working_copy(model: nn.Module, device: torch.device | str | None = None) -> tuple[nn.Module, torch.device]:
+    """A deep copy of ``model`` in training mode, on ``device`` (default: where ``model`` is)."""
+    copied = copy.deepcopy(model)
+    if device is not None:
+        copied.to(device)
+    return copied.train(), model_device(copied)

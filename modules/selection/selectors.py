@@ -1,7 +1,7 @@
 """Selectors: given the not-yet-trained part of the pool, choose the next stage's ``k`` sequences.
 
-One interface, :class:`Selector` (``select(ctx) -> Selection``), and a registry by name
-(``SELECTORS``; ``conf/selection/<name>.yaml`` builds each with ``_target_``):
+One interface, :class:`Selector` (``select(ctx) -> Selection``); ``conf/selection/<name>.yaml``
+builds each with ``_target_``:
 
 - ``random``: uniform without replacement.
 - ``mates``: MATES (Yu et al., NeurIPS 2024): oracle probing of a random sample, a data
@@ -257,17 +257,3 @@ def _rows(inputs, index: np.ndarray):
         return inputs[torch.as_tensor(index)]
     return [inputs[int(i)] for i in index]
 
-
-SELECTORS: dict[str, type] = {
-    "random": RandomSelector,
-    "mates": MatesSelector,
-    "perplexity": PerplexitySelector,
-    "source_oracle": SourceOracleSelector,
-}
-
-
-def build_selector(name: str, **kwargs) -> Selector:
-    """A selector by registry name."""
-    if name not in SELECTORS:
-        raise ValueError(f"unknown selector {name!r}; available: {sorted(SELECTORS)}")
-    return SELECTORS[name](**kwargs)

@@ -35,8 +35,8 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 
+from modules.contract.run import RunContext
 from modules.selection.stages import CausalLMModule, StagedData, StageSelection
-from modules.task import RunContext, extra_callbacks
 
 
 class SelectionTask:
@@ -131,16 +131,16 @@ class SelectionTask:
             selector, data, datamodule, self.stages, self.stage_size, self.clip, seed, self.cache_dir,
             self.slice_size, self.eval_decay_steps, self.eval_decay_halvings, self.accumulate,
         )
-        trainer = instantiate(
-            cfg.trainer,
+        trainer = ctx.trainer(
+            cfg,
+            [stage_cb],
             max_epochs=self.stages,
             gradient_clip_val=self.clip or None,
             accumulate_grad_batches=self.accumulate,
             reload_dataloaders_every_n_epochs=1,
             limit_val_batches=0,
-            callbacks=[stage_cb, *ctx.callbacks, *extra_callbacks(cfg)],
         )
-        trainer.fit(module, datamodule=datamodule, ckpt_path=ctx.resume_from)
+        ctx.fit(trainer, module, datamodule=datamodule)
         self.write(ctx.artifact_dir, stage_cb, data.sources)
         return final_metrics(stage_cb)
 
@@ -151,7 +151,7 @@ class SelectionTask:
     @staticmethod
     def write(folder: Path, stage_cb: StageSelection, sources: list[str]) -> None:
         """Per-example reference losses, the per-stage table and the mixture plot."""
-        from modules.evaluation.per_example import write_per_example
+        from modules.contract.per_example import write_per_example
         from modules.evaluation.result import EvalResult
 
         folder = Path(folder)

@@ -3,7 +3,7 @@
 Child runs are the runs tagged ``mlflow.parentRunId = <parent>``; a run's design and seed come from
 its ``design`` and ``seed`` tags, its scores from its final (latest) metric values. Per-example
 scores are optional artifacts ``per_example/index.json`` + CSVs (see
-:mod:`sweeps.analysis.per_example`).
+:mod:`modules.contract.per_example`).
 """
 
 from __future__ import annotations
@@ -25,11 +25,10 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
-from sweeps.analysis.per_example import PerExample, read_per_example
+from modules.contract.keys import DESIGN_TAG, SEED_TAG, SOUP_TAG, SWEEP_TAG
+from modules.contract.per_example import PerExample, read_per_example
 from sweeps.errors import SweepConfigError
 
-SWEEP_TAG = "sweep.name"
-SOUP_TAG = "soup"
 SPACE_TAG = "sweep.space"  # sweeps.tracking.SPACE_TAG (analysis reads MLflow alone, without Ray)
 INDEX_FILE = "per_example/index.json"
 RUN_COLUMNS = ["run_id", "design", "seed", "status"]
@@ -121,8 +120,8 @@ def _load(tracking_uri: str, experiment: str, parent_run_id: str | None) -> Swee
             rows.append(
                 {
                     "run_id": run.info.run_id,
-                    "design": tags.get("design") or run.info.run_name or run.info.run_id,
-                    "seed": _seed(tags.get("seed")),
+                    "design": tags.get(DESIGN_TAG) or run.info.run_name or run.info.run_id,
+                    "seed": _seed(tags.get(SEED_TAG)),
                     "status": run.info.status,
                     **{k: float(v) for k, v in run.data.metrics.items()},
                 }
@@ -165,18 +164,10 @@ def _per_example(client: MlflowClient, run_id: str, folder: Path) -> dict[str, P
     except (MlflowException, OSError):
         return {}
     try:
-        index = json.loads((local / "index.json").read_text())
-    except (OSError, ValueError):
-        index = None
-    if not isinstance(index, dict):
+        return read_per_example(local.parent)
+    except ValueError:
         print(f"note: run {run_id[:8]}: {INDEX_FILE} is not a mapping; ignored", file=sys.stderr)
         return {}
-    found = {}
-    for metric, entry in index.items():
-        scores = read_per_example(local, entry)
-        if scores is not None:
-            found[metric] = scores
-    return found
 
 
 def _parent_config(client: MlflowClient, run_id: str, folder: Path) -> dict[str, Any]:

@@ -1,65 +1,20 @@
 """Per-example scores of a run and metric, the statistic recomputed from them, the paired test.
 
-Contract (written by the evaluators): ``per_example/index.json`` maps a metric name to
-``{"file": <csv>, "statistic": "mean" | "spearman" | "v_measure"}``; ``file`` is relative to the
-artifact root (``per_example/x.csv``) or to ``per_example/`` (``x.csv``). A CSV has ``example_id``
-and either ``score`` (mean) or ``prediction`` and ``target`` (spearman, v_measure).
+The files and their one writer/reader pair are :mod:`modules.contract.per_example`.
 
 The paired permutation test over these scores lives in :mod:`sweeps.analysis.permutation`.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from scipy import stats
 from sklearn.metrics import v_measure_score
 
-STATISTICS = ("mean", "spearman", "v_measure")
-
-
-@dataclass
-class PerExample:
-    statistic: str  # mean | spearman | v_measure
-    frame: pd.DataFrame  # example_id + score, or example_id + prediction + target
-
-
-def read_per_example(root: Path, entry: dict) -> PerExample | None:
-    """Read one index entry; ``root`` is the local ``per_example/`` folder. None if unusable.
-
-    The index is data from a run: its ``file`` is read only from inside the downloaded run folder
-    (``root``'s parent); an absolute path or one that leaves it (``..``, a symlink) is ignored
-    with a note on stderr, never opened.
-    """
-    if not isinstance(entry, dict):
-        return None
-    statistic = str(entry.get("statistic", "mean"))
-    name = str(entry.get("file", ""))
-    if statistic not in STATISTICS or not name:
-        return None
-    folder = root.parent.resolve()
-    candidates = [root.parent / name, root / name]
-    if any(Path(name).is_absolute() or not inside(p, folder) for p in candidates):
-        print(f"note: per-example file {name!r} is outside the run's artifacts; ignored", file=sys.stderr)
-        return None
-    path = next((p for p in candidates if p.is_file()), None)
-    if path is None:
-        return None
-    frame = pd.read_csv(path)
-    needed = ["score"] if statistic == "mean" else ["prediction", "target"]
-    if "example_id" not in frame or any(c not in frame for c in needed):
-        return None
-    return PerExample(statistic, frame[["example_id", *needed]])
-
-
-def inside(path: Path, folder: Path) -> bool:
-    """Whether ``path``, resolved (symlinks and ``..`` followed), lies inside ``folder``."""
-    return path.resolve().is_relative_to(folder)
+from modules.contract.per_example import PerExample
 
 
 def statistic_of(statistic: str) -> Callable[[np.ndarray, np.ndarray | None], float]:

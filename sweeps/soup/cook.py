@@ -4,7 +4,7 @@ Reads the sweep from MLflow: the parent run's ``config.yaml`` gives the selectio
 (``sweep.metric``, ``sweep.mode``), its FINISHED trial runs give the ingredients. The task is
 rebuilt from the LOCAL config tree plus the best trial's logged overrides (never from an
 artifact's ``_target_``; see :mod:`sweeps.rebuild`), and its ``evaluate_weights`` (see
-:class:`modules.task.EvaluatesWeights`) scores each soup on held-out and test data. Every check
+:class:`modules.contract.run.EvaluatesWeights`) scores each soup on held-out and test data. Every check
 (ingredients, matching weights, the task's hook) runs before anything is logged. Each soup becomes
 an extra child run of the parent (tag ``soup=<recipe>``, its ingredients, metrics, weights); the
 comparison with the best single trial goes to the parent under ``soup/``.
@@ -24,7 +24,8 @@ from mlflow.exceptions import MlflowException
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 from omegaconf import DictConfig, OmegaConf
 
-from modules.task import save_weights
+from modules.contract.keys import DESIGN_TAG, SOUP_TAG
+from modules.contract.weights import save_weights
 from sweeps.analysis.load import _quiet_downloads, find_parent
 from sweeps.config import CONFIG_DIR
 from sweeps.rebuild import check_artifact, logged_base_overrides, rebuild_config, swept_overrides
@@ -32,7 +33,6 @@ from sweeps.redact import redact_config, redaction_words
 from sweeps.soup import report
 from sweeps.soup.choices import CHOICES, RECIPES
 from sweeps.soup.ingredients import (
-    SOUP_TAG,
     Ingredient,
     SoupError,
     check_compatible,
@@ -161,7 +161,7 @@ def log_soup(client: MlflowClient, experiment_id: str, parent: str, soup: Soup,
     run_name = f"soup={soup.recipe}"
     run_id = client.create_run(experiment_id, run_name=run_name, tags={
         MLFLOW_PARENT_RUN_ID: parent, MLFLOW_RUN_NAME: run_name, SOUP_TAG: soup.recipe,
-        "design": run_name, "soup.ingredients": "; ".join(names)[:5000],
+        DESIGN_TAG: run_name, "soup.ingredients": "; ".join(names)[:5000],
     }).info.run_id
     now = int(time.time() * 1000)
     client.log_batch(

@@ -1,7 +1,7 @@
 """A sweep's trials as soup ingredients, read from MLflow alone (local store or server).
 
 An ingredient is a FINISHED child run of the sweep's parent run (soup runs excluded) that logged
-``weights.safetensors`` and ``weights.json`` (see :func:`modules.task.save_weights`), with its
+``weights.safetensors`` and ``weights.json`` (see :func:`modules.contract.weights.save_weights`), with its
 held-out score (the sweep's metric) and its trial config (``config.yaml``). Ingredients are
 sorted best first. :func:`check_compatible` refuses trials whose weights differ in names, shapes,
 dtypes or initial-weights fingerprint: they are not one architecture from one initialization,
@@ -21,10 +21,10 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
-from modules.task import WEIGHTS_FILE, WEIGHTS_INFO_FILE
+from modules.contract.keys import SOUP_TAG
+from modules.contract.weights import WEIGHTS_FILE, WEIGHTS_INFO_FILE
 from sweeps.errors import SweepConfigError
 
-SOUP_TAG = "soup"
 CONFIG_FILE = "config.yaml"
 
 
@@ -89,7 +89,7 @@ def _download_weights(
         if WEIGHTS_FILE not in names or WEIGHTS_INFO_FILE not in names:
             raise SoupError(
                 f"trial {name!r} (run {run_id[:8]}) logged no {WEIGHTS_FILE} + {WEIGHTS_INFO_FILE}: "
-                "its task must save them (modules.task.save_weights)"
+                "its task must save them (modules.contract.weights.save_weights)"
             )
         weights = client.download_artifacts(run_id, WEIGHTS_FILE, str(folder))
         info = client.download_artifacts(run_id, WEIGHTS_INFO_FILE, str(folder))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from modules.embedding.features import TokenFeatures, gather_last, masked_mean
+from modules.backbones.features import TokenFeatures, gather_last, masked_mean
 from modules.embedding.poolers.registry import Pooler, register
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from modules.embedding.features import TokenFeatures, masked_mean
+from modules.backbones.features import TokenFeatures, masked_mean
 from modules.embedding.poolers.registry import Pooler, register
 
 EPS = 1e-6

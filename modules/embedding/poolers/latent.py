@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from modules.embedding.features import TokenFeatures
+from modules.backbones.features import TokenFeatures
 from modules.embedding.poolers.blocks import MLP, CrossAttention
 from modules.embedding.poolers.registry import Pooler, register
 

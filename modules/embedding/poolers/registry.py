@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from modules.embedding.features import TokenFeatures
+from modules.backbones.features import TokenFeatures
 from modules.embedding.normalize import FeatureNormalizer
 
 POOLERS: dict[str, type[Pooler]] = {}

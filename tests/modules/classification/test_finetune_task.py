@@ -14,8 +14,9 @@ from modules.classification.encoders import HashedBagEncoder
 from modules.classification.finetune_task import FineTuneTask
 from modules.classification.text_classifier import TextClassifier
 from modules.classification.text_data import TextSplits, split_per_class
+from modules.contract.run import RunContext
+from modules.contract.weights import load_weights
 from modules.data.newsgroups import TextDataset
-from modules.task import RunContext, load_weights
 
 WORDS = [["apple", "pear", "plum"], ["car", "bus", "train"], ["red", "blue", "green"]]
 

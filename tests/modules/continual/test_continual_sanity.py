@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from modules.task import RunContext
+from modules.contract.run import RunContext
 
 MNIST = "scenarios.split_mnist"
 

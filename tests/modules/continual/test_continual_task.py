@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from lightning import Callback
 
-from modules.task import RunContext
+from modules.contract.run import RunContext
 
 NG = "scenarios.split_20ng"
 
@@ -82,11 +82,11 @@ def test_continual_task_reports_every_task_of_every_scenario(tmp_path: Path) -> 
     assert f"{ng}/task" not in seen[10]
     assert 0.0 <= metrics[f"{ng}/acc"] <= 1.0 and "cl/two/forgetting" in metrics
     assert metrics[f"{ng}/acc"] == pytest.approx(seen[9][f"{ng}/acc"])
-    from modules.evaluation.per_example import read_per_example
+    from modules.contract.per_example import read_per_example
 
     scores = read_per_example(tmp_path / "art")
     assert set(scores) == {f"{ng}/acc", "cl/two/acc"}
-    assert scores[f"{ng}/acc"][0]["score"].mean() == pytest.approx(metrics[f"{ng}/acc"])
+    assert scores[f"{ng}/acc"].frame["score"].mean() == pytest.approx(metrics[f"{ng}/acc"])
     for name in ("split_20ng", "two"):
         assert (tmp_path / "art" / f"accuracy_over_tasks_{name}.png").exists()
     import pandas as pd

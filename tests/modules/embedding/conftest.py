@@ -20,14 +20,14 @@ BACKBONE_CACHE = Path(
 
 @pytest.fixture(scope="session")
 def smollm2_path() -> str:
-    from modules.embedding.bundled import smollm2_135m
+    from modules.backbones.bundled import smollm2_135m
 
     return smollm2_135m(BACKBONE_CACHE)
 
 
 @pytest.fixture(scope="session")
 def minilm_path() -> str:
-    from modules.embedding.bundled import minilm_l6
+    from modules.backbones.bundled import minilm_l6
 
     return minilm_l6()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from modules.embedding.backbone import attention_mask_4d, load_backbone
+from modules.backbones.hf import attention_mask_4d, load_backbone
 
 TEXTS_A = ["the cat sat on the mat today", "a dog"]
 TEXTS_B = ["the cat sat on the mat yesterday", "a dog"]  # only a later token differs in row 0

@@ -7,9 +7,9 @@ import threading
 
 import torch
 
-from modules.embedding.backbone import load_backbone
-from modules.embedding.cache import cache_key, load_or_build
-from modules.embedding.features import TokenFeatures
+from modules.backbones.features import TokenFeatures
+from modules.backbones.hf import load_backbone
+from modules.backbones.token_cache import cache_key, load_or_build
 
 TEXTS = ["A man is playing a guitar.", "short", "Two dogs run through the deep snow today.", "ok"]
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from modules.embedding.backbone import load_backbone
+from modules.backbones.hf import load_backbone
 from modules.embedding.export import export_sentence_transformer
 from modules.embedding.module import EmbeddingModule
 from modules.embedding.poolers import build_pooler

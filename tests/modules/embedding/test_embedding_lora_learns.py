@@ -8,12 +8,12 @@ import lightning as L
 import pytest
 import torch
 
+from modules.backbones.hf import load_backbone
+from modules.backbones.regimes import apply_regime
 from modules.data.stsb import load_stsb, training_triplets
-from modules.embedding.backbone import load_backbone
 from modules.embedding.datamodule import TripletDataModule, stsb_dev_pairs
 from modules.embedding.module import EmbeddingModule
 from modules.embedding.poolers import build_pooler
-from modules.embedding.regimes import apply_regime
 
 pytestmark = pytest.mark.slow
 

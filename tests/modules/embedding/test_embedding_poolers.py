@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from modules.embedding.features import TokenFeatures
+from modules.backbones.features import TokenFeatures
 from modules.embedding.poolers import POOLERS, build_pooler
 
 H, L = 16, 3

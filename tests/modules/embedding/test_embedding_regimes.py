@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import torch
 
-from modules.embedding.backbone import load_backbone
-from modules.embedding.regimes import apply_regime
+from modules.backbones.hf import load_backbone
+from modules.backbones.regimes import apply_regime
 
 
 def _one_step(backbone) -> dict[str, torch.Tensor]:

@@ -3,7 +3,7 @@ composition."""
 
 from __future__ import annotations
 
-from modules.task import RunContext
+from modules.contract.run import RunContext
 from sweeps.config import compose_config, resolve
 from tests.modules.embedding.conftest import TINY_DATA
 
@@ -64,7 +64,7 @@ def test_lora_preset_varies_attention_and_pooling(tmp_path):
 def test_frozen_task_caches_once_reports_references_and_exports(tmp_path, monkeypatch):
     from sentence_transformers import SentenceTransformer
 
-    from modules.embedding import cache as cache_mod
+    from modules.backbones import token_cache as cache_mod
     from modules.embedding.task import EmbeddingTask
 
     calls = []
@@ -116,10 +116,10 @@ def test_lora_preset_runs_at_tiny_scale(tmp_path):
 
 
 def test_checkpoint_leaves_out_frozen_backbone_weights(minilm_path):
-    from modules.embedding.backbone import load_backbone
+    from modules.backbones.hf import load_backbone
+    from modules.backbones.regimes import apply_regime
     from modules.embedding.module import EmbeddingModule
     from modules.embedding.poolers import build_pooler
-    from modules.embedding.regimes import apply_regime
 
     backbone = apply_regime(
         load_backbone(minilm_path, "bidirectional", 16),

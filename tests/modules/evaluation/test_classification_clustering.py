@@ -3,10 +3,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from modules.contract.per_example import statistic_value
 from modules.data.newsgroups import TextDataset
 from modules.evaluation.classification import ClassificationEvaluator
 from modules.evaluation.clustering import ClusteringEvaluator
-from modules.evaluation.per_example import statistic_value
 
 CENTRES = np.array([[10.0, 0.0], [0.0, 10.0], [-10.0, -10.0]])
 

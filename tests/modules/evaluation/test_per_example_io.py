@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from modules.evaluation.per_example import read_per_example, statistic_value, write_per_example
+from modules.contract.per_example import read_per_example, statistic_value, write_per_example
 from modules.evaluation.result import EvalResult
 
 
@@ -42,7 +42,7 @@ def test_round_trip(tmp_path) -> None:
     back = read_per_example(tmp_path)
     assert set(back) == {r.metric for r in results()}
     for result in results():
-        frame, statistic = back[result.metric]
+        frame, statistic = back[result.metric].frame, back[result.metric].statistic
         assert statistic == result.statistic
         pd.testing.assert_frame_equal(frame, result.per_example, check_dtype=False)
         assert statistic_value(statistic, frame) == pytest.approx(result.value)

@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from modules.contract.per_example import statistic_value
 from modules.data.stsb import STSPair
-from modules.evaluation.per_example import statistic_value
 from modules.evaluation.retrieval import RetrievalEvaluator, mrr_at_k, ndcg_at_k
 
 ONE_HOT = {f"t{i}": np.eye(6)[i] for i in range(6)}

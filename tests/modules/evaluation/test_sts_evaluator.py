@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from modules.contract.per_example import statistic_value
 from modules.data.stsb import STSPair
-from modules.evaluation.per_example import statistic_value
 from modules.evaluation.sts import STSEvaluator
 
 

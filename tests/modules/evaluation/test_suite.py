@@ -7,7 +7,7 @@ import pytest
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from modules.evaluation.per_example import read_per_example, statistic_value, write_per_example
+from modules.contract.per_example import read_per_example, statistic_value, write_per_example
 from modules.evaluation.suite import EvaluationSuite
 
 METRICS = [

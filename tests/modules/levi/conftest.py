@@ -16,7 +16,7 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 def tiny_bert(tmp_path_factory) -> str:
     from transformers import AutoTokenizer, BertConfig, BertModel
 
-    from modules.embedding.bundled import minilm_l6
+    from modules.backbones.bundled import minilm_l6
 
     folder = tmp_path_factory.mktemp("tiny_bert")
     tokenizer = AutoTokenizer.from_pretrained(minilm_l6())

@@ -8,9 +8,9 @@ import functools
 import pytest
 import torch
 
-from modules.embedding.backbone import load_backbone
-from modules.embedding.features import masked_mean
-from modules.embedding.regimes import apply_regime
+from modules.backbones.features import masked_mean
+from modules.backbones.hf import load_backbone
+from modules.backbones.regimes import apply_regime
 from modules.levi.method import LeviMethod
 from modules.levi.model import LayerwiseEnsemble, PretrainedLayers
 from modules.levi.module import LeviModule, predict

@@ -11,9 +11,9 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from modules.evaluation.per_example import read_per_example
+from modules.contract.per_example import read_per_example
+from modules.contract.run import RunContext
 from modules.levi.task import LeviTask
-from modules.task import RunContext
 from sweeps.analysis import AnalysisSettings
 from sweeps.analysis.sanity import OK, VIOLATED, check_contract
 
@@ -42,10 +42,10 @@ def test_levi_task_reports_id_ood_and_gap(method, tiny_bert, tmp_path):
     assert {"id/acc", "ood/acc", "gap", "ood/acc_sci"} <= set(metrics)
     assert metrics["gap"] == pytest.approx(metrics["id/acc"] - metrics["ood/acc"])
     scores = read_per_example(art)
-    frame, statistic = scores["ood/acc"]
+    frame, statistic = scores["ood/acc"].frame, scores["ood/acc"].statistic
     assert statistic == "mean" and len(frame) == 8 * 2
     assert frame["score"].mean() == pytest.approx(metrics["ood/acc"])
-    assert set(frame["group"]).isdisjoint(set(scores["id/acc"][0]["group"]))
+    assert set(frame["group"]).isdisjoint(set(scores["id/acc"].frame["group"]))
     assert any((tmp_path / "cache" / "features").glob("*.pt")) == (method == "levi")
 
 

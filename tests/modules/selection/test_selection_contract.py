@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
+from modules.contract.run import RunContext
 from modules.selection.selectors import RandomSelector
 from modules.selection.task import SelectionTask
-from modules.task import RunContext
 from sweeps.analysis.sanity import OK, VIOLATED, check_contract
 from sweeps.analysis.settings import AnalysisSettings
 from sweeps.config import compose_config, resolve

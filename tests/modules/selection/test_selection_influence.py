@@ -15,7 +15,7 @@ def tiny_bert():
     """A randomly initialized 2-layer BERT on the bundled MiniLM tokenizer (fast, no download)."""
     from transformers import AutoTokenizer, BertConfig, BertModel
 
-    from modules.embedding.bundled import minilm_l6
+    from modules.backbones.bundled import minilm_l6
 
     tokenizer = AutoTokenizer.from_pretrained(minilm_l6())
     torch.manual_seed(0)

@@ -13,8 +13,8 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
+from modules.contract.run import RunContext
 from modules.selection.task import SelectionTask
-from modules.task import RunContext
 from sweeps.cli import main, plan_sweep
 from sweeps.config import compose_config, resolve
 from sweeps.errors import SweepConfigError

@@ -10,7 +10,8 @@ import pytest
 from scipy import stats
 from sklearn.metrics import v_measure_score
 
-from sweeps.analysis.per_example import PerExample, align, read_per_example, recompute
+from modules.contract.per_example import PerExample, read_entry
+from sweeps.analysis.per_example import align, recompute
 from sweeps.analysis.permutation import permutation_test
 
 
@@ -32,19 +33,16 @@ def test_recompute_matches_scipy_and_sklearn():
     assert recompute(PerExample("mean", scores)) == 0.75
 
 
-def test_read_per_example_both_path_conventions(tmp_path):
+def test_read_entry_checks_file_statistic_and_columns(tmp_path):
     folder = tmp_path / "per_example"
     folder.mkdir()
     pd.DataFrame({"example_id": [1, 2], "score": [0.5, 1.0]}).to_csv(folder / "a.csv", index=False)
     (folder / "index.json").write_text(json.dumps({}))
-    for name in ("per_example/a.csv", "a.csv"):
-        scores = read_per_example(folder, {"file": name, "statistic": "mean"})
-        assert scores is not None and recompute(scores) == 0.75
-    assert read_per_example(folder, {"file": "missing.csv", "statistic": "mean"}) is None
-    assert read_per_example(folder, {"file": "a.csv", "statistic": "unknown"}) is None
-    assert (
-        read_per_example(folder, {"file": "a.csv", "statistic": "spearman"}) is None
-    )  # no prediction
+    scores = read_entry(folder, {"file": "a.csv", "statistic": "mean"})
+    assert scores is not None and recompute(scores) == 0.75
+    assert read_entry(folder, {"file": "missing.csv", "statistic": "mean"}) is None
+    assert read_entry(folder, {"file": "a.csv", "statistic": "unknown"}) is None
+    assert read_entry(folder, {"file": "a.csv", "statistic": "spearman"}) is None  # no prediction
 
 
 def test_one_seed_real_difference_is_significant():

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
+from modules.contract.per_example import read_entry
 from sweeps.analysis.load import load_sweep
-from sweeps.analysis.per_example import read_per_example
 
 
 @pytest.fixture
@@ -22,21 +22,20 @@ def run_folder(tmp_path):
 
 
 def test_a_file_inside_the_run_is_read(run_folder):
-    for name in ("acc.csv", "per_example/acc.csv"):
-        scores = read_per_example(run_folder, {"file": name, "statistic": "mean"})
-        assert scores is not None and list(scores.frame["score"]) == [1.0, 0.0]
+    scores = read_entry(run_folder, {"file": "acc.csv", "statistic": "mean"})
+    assert scores is not None and list(scores.frame["score"]) == [1.0, 0.0]
 
 
 @pytest.mark.parametrize("name", ["/etc/passwd", "../../x.csv", "../x.csv", "per_example/../../x.csv"])
 def test_absolute_and_escaping_paths_are_ignored_with_a_note(run_folder, name, capsys):
     assert (run_folder.parent.parent / "x.csv").is_file()  # the file an escape would reach exists
-    assert read_per_example(run_folder, {"file": name, "statistic": "mean"}) is None
+    assert read_entry(run_folder, {"file": name, "statistic": "mean"}) is None
     assert "outside the run's artifacts; ignored" in capsys.readouterr().err
 
 
 def test_a_symlink_out_of_the_run_is_ignored(run_folder, capsys):
     (run_folder / "link.csv").symlink_to(run_folder.parent.parent / "x.csv")
-    assert read_per_example(run_folder, {"file": "link.csv", "statistic": "mean"}) is None
+    assert read_entry(run_folder, {"file": "link.csv", "statistic": "mean"}) is None
     assert "ignored" in capsys.readouterr().err
 
 

@@ -66,7 +66,7 @@ def handmade(tmp_path_factory) -> tuple[str, str]:
             )
             index = {
                 "sts/stsb/spearman": {
-                    "file": "per_example/sts__stsb__spearman.csv",
+                    "file": "sts__stsb__spearman.csv",
                     "statistic": "spearman",
                 },
                 "classification/x/accuracy": {

@@ -11,7 +11,7 @@ import torch
 from mlflow import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
-from modules.task import init_fingerprint, save_weights
+from modules.contract.weights import init_fingerprint, save_weights
 
 TASK = "tests.sweeps.soup.fake_sweep.ScriptedTask"
 CONF = Path(__file__).resolve().parent / "conf"  # the local config tree its trials are rebuilt from

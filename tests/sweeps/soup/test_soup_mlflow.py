@@ -8,7 +8,7 @@ import torch
 from mlflow import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
-from modules.task import init_fingerprint
+from modules.contract.weights import init_fingerprint
 from sweeps.analysis import load_sweep
 from sweeps.soup.__main__ import main
 from tests.sweeps.soup.fake_sweep import CONF_ARGS, make_sweep, trial_weights

@@ -5,7 +5,8 @@ Only what the poolers read is stored (see ``features.TokenFeatures``): the last 
 states, packed without padding (``tokens`` ``[total tokens, H]``, text ``i`` at rows
 ``offsets[i]:offsets[i + 1]``, so one long document does not pad every short sentence), and the
 per-layer last-token and mean vectors ``[N, L + 1, H]``, all in float16. Texts are encoded sorted
-by length (little padding), with progress and an ETA on stderr. File locks make trials that start
+by length (little padding), with a progress bar and an ETA on stderr (``modules.backbones.cache``,
+which also gives the content key, the file locks and the atomic writes). File locks make trials that start
 together compute it once: the texts are split into shards, each computed by the first trial to
 take it (so two trials starting together build one cache on two cores), merged by one trial while
 the others wait, then loaded by all (memory-mapped).
@@ -13,17 +14,15 @@ the others wait, then loaded by all (memory-mapped).
 
 from __future__ import annotations
 
-import hashlib
 import json
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
-from modules.embedding.backbone import Backbone
-from modules.embedding.features import TokenFeatures
+from modules.backbones.cache import atomic_write, content_key, file_lock, progress, safe_name
+from modules.backbones.features import TokenFeatures
+from modules.backbones.hf import Backbone
 
 STORE_DTYPE = torch.float16
 FORMAT = "packed-v2"  # part of the cache key: caches of an older layout are never loaded
@@ -31,10 +30,8 @@ FORMAT = "packed-v2"  # part of the cache key: caches of an older layout are nev
 
 def cache_key(backbone: str, attention: str, max_length: int, texts: list[str]) -> str:
     """A short stable id of what the cache holds."""
-    payload = json.dumps([FORMAT, backbone, attention, max_length, sorted(set(texts))])
-    digest = hashlib.sha1(payload.encode("utf-8")).hexdigest()[:12]
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in backbone)[-40:]
-    return f"{safe}-{attention}-len{max_length}-{digest}"
+    digest = content_key([FORMAT, backbone, attention, max_length, sorted(set(texts))])
+    return f"{safe_name(backbone, 40)}-{attention}-len{max_length}-{digest}"
 
 
 class FeatureCache:
@@ -110,8 +107,8 @@ def compute_features(
         "layer_last": torch.zeros(n, layers + 1, h, dtype=STORE_DTYPE),
         "layer_mean": torch.zeros(n, layers + 1, h, dtype=STORE_DTYPE),
     }
-    total_tokens, tokens_done = max(sum(lengths), 1), 0
-    start, last_print = time.time(), 0.0
+    # texts run shortest first, so the bar (and its ETA) counts tokens, not texts
+    bar = progress(sum(lengths), f"[cache] {label}", unit="tok")
     for done in range(0, n, batch_size):
         rows = order[done : done + batch_size]
         enc = backbone.tokenize([texts[i] for i in rows])
@@ -127,28 +124,19 @@ def compute_features(
             )
         out["layer_last"][index] = feats.layer_last.to(STORE_DTYPE)
         out["layer_mean"][index] = feats.layer_mean.to(STORE_DTYPE)
-        now = time.time()
-        finished = min(done + batch_size, n)
-        tokens_done += sum(lengths[i] for i in rows)
-        if now - last_print > 10 or finished == n:
-            # texts run shortest first, so the ETA counts tokens, not texts
-            rate = tokens_done / max(now - start, 1e-9)
-            eta = (total_tokens - tokens_done) / max(rate, 1e-9)
-            print(
-                f"[cache] {label}: {finished}/{n} texts, {rate:.0f} tokens/s, ETA {eta:.0f}s",
-                file=sys.stderr,
-                flush=True,
-            )
-            last_print = now
+        bar.update(sum(lengths[i] for i in rows))
+    bar.close()
     return out
 
 
 def _save(path: Path, texts: list[str], data: dict[str, torch.Tensor]) -> None:
     """Write ``path`` and its text list; the rename makes the cache appear only when complete."""
-    partial = path.with_suffix(".partial")
-    torch.save(data, partial)
-    Path(str(path) + ".texts.json").write_text(json.dumps(texts), encoding="utf-8")
-    partial.rename(path)
+
+    def write(partial: Path) -> None:
+        torch.save(data, partial)
+        Path(str(path) + ".texts.json").write_text(json.dumps(texts), encoding="utf-8")
+
+    atomic_write(path, write)
 
 
 def _merge(parts: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
@@ -175,7 +163,7 @@ def load_or_build(
     first, so trials that start together build one cache on several cores; the last shard done
     is merged into the cache file under the cache's own lock, which every other trial waits on.
     """
-    from filelock import FileLock, Timeout
+    from filelock import Timeout
 
     texts = list(dict.fromkeys(texts))
     path = Path(folder).expanduser() / f"{key}.pt"
@@ -192,14 +180,14 @@ def load_or_build(
 
     for i in range(shards):  # shards no other trial is computing
         try:
-            with FileLock(str(parts[i]) + ".lock", timeout=0):
+            with file_lock(parts[i], timeout=0):
                 build(i)
         except Timeout:
             continue
-    with FileLock(str(path) + ".lock"):
+    with file_lock(path):
         if not path.exists():
             for i in range(shards):  # waits for shards still being computed elsewhere
-                with FileLock(str(parts[i]) + ".lock"):
+                with file_lock(parts[i]):
                     build(i)  # only if the trial computing it died
             if shards == 1:
                 Path(str(parts[0]) + ".texts.json").rename(str(path) + ".texts.json")

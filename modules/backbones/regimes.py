@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from modules.embedding.backbone import Backbone
+from modules.backbones.hf import Backbone
 
 REGIMES = ("frozen", "lora", "full")
 
