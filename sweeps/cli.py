@@ -238,6 +238,13 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # a full disk, a store that went away mid-sweep: not the user's input
         print(f"error: infrastructure failure: {exc}", file=sys.stderr)
         return INFRASTRUCTURE_FAILURE
+    except Exception as exc:
+        from sweeps.write_queue import is_store_full
+
+        if not is_store_full(exc):  # e.g. the parent run's first writes, before the queue exists
+            raise
+        print(f"error: infrastructure failure: the MLflow store is full ({type(exc).__name__})", file=sys.stderr)
+        return INFRASTRUCTURE_FAILURE
 
 
 def presets_text() -> str:

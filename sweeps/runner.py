@@ -96,7 +96,7 @@ def _run_locked(plan: SweepPlan) -> int:
     status, code = "FAILED", 1
     try:
         cluster.connect()
-        results, interrupted = _fit_checked(_tuner(plan, tracking))
+        results, interrupted = _fit_checked(_tuner(plan, tracking), tracking)
         # a searcher may end early (an exhausted discrete space): then its trials are all there are
         expected = len(results) if is_searched(cfg) else max(len(results), plan.num_trials)
         if interrupted or results.num_terminated + results.num_errors < expected:
@@ -124,15 +124,20 @@ def _close_parent(tracking: MLflowTracking, status: str) -> None:
         print(f"warning: could not close the MLflow parent run ({type(exc).__name__}: {exc})", file=sys.stderr)
 
 
-def _fit_checked(tuner: Tuner) -> tuple[tune.ResultGrid, bool]:
-    """``_fit``; a sweep that ``MetricCheck`` stopped is bad input (one line, exit 2)."""
+def _fit_checked(tuner: Tuner, tracking: MLflowTracking) -> tuple[tune.ResultGrid, bool]:
+    """``_fit``; a sweep that ``MetricCheck`` stopped is bad input (one line, exit 2), one whose
+    MLflow store filled up an infrastructure failure (exit 3). Tune re-raises a callback's error as
+    a ``TuneError`` holding only its text, so both are told by what the callbacks recorded."""
     missing_metric()  # a problem left by an earlier sweep of this process is not this one's
+    tracking.queue.full = None
     try:
         return _fit(tuner)
     except Exception:
         problem = missing_metric()
         if problem:
             raise SweepConfigError(problem) from None
+        if tracking.queue.full is not None:
+            raise tracking.queue.full from None
         raise
 
 

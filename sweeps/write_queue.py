@@ -12,6 +12,8 @@ so the queue's writes run with no client-side retry and a 5-s timeout (unless th
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import sys
 import threading
@@ -31,6 +33,9 @@ def queue_for(uri: str) -> WriteQueue:
     """The driver's one queue per tracking URI: a resumed sweep's Tune callback (unpickled from
     Tune's state) and the runner's own tracking object write through the same queue."""
     if uri not in _queues:
+        # MLflow's SQL store logs every database error with its traceback before raising it; the
+        # queue raises it too (a full disk: one `error:` line, exit 3), so the log is noise
+        logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
         _queues[uri] = WriteQueue(uri)
     return _queues[uri]
 
@@ -44,6 +49,24 @@ def is_connection_error(exc: BaseException) -> bool:
         seen.add(id(exc))
         if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout
                       | requests.exceptions.RetryError | ConnectionError | TimeoutError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+class StoreFull(OSError):
+    """The MLflow store's disk is full: an infrastructure failure (exit 3), not a write to drop."""
+
+
+def is_store_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what it wraps) says the disk is full: ``ENOSPC``, or SQLite's "database
+    or disk is full", which MLflow re-raises as an ``MlflowException``."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            return True
+        if "database or disk is full" in str(exc):
             return True
         exc = exc.__cause__ or exc.__context__
     return False
@@ -64,6 +87,7 @@ class WriteQueue:
         self._retrying: threading.Thread | None = None
         self._idle = threading.Event()
         self._idle.set()
+        self.full: StoreFull | None = None  # set when the store's disk filled up (Tune hides the type)
 
     def submit(self, write: Callable[[], None]) -> None:
         """Run ``write`` now, or queue it behind earlier writes that wait for the server. An error
@@ -75,6 +99,9 @@ class WriteQueue:
             try:
                 self._run(write)
             except Exception as exc:
+                if is_store_full(exc):
+                    self.full = StoreFull(errno.ENOSPC, f"the MLflow store {self.uri} is full")
+                    raise self.full from exc
                 if not is_connection_error(exc):
                     raise
                 self._pending.append(write)

@@ -70,3 +70,15 @@ def test_a_trial_reported_during_an_outage_reaches_its_child_run_in_order(outage
     history = client.get_metric_history(child.info.run_id, "val_acc")
     assert sorted(m.step for m in history) == [1, 2, 3], "every epoch once: none lost, none twice"
     assert child.info.status == "FINISHED", "the trial's end is written after its results"
+
+
+def test_a_full_disk_is_told_apart_from_other_errors():
+    import errno
+
+    from sweeps.write_queue import is_store_full
+
+    wrapped = RuntimeError("write failed")
+    wrapped.__cause__ = OSError(errno.ENOSPC, "No space left on device")
+    assert is_store_full(wrapped)
+    assert is_store_full(RuntimeError("(sqlite3.OperationalError) database or disk is full"))
+    assert not is_store_full(OSError(errno.EACCES, "Permission denied"))
