@@ -19,6 +19,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from sweeps.analysis.analyze import TEST_NAMES, Analysis, verdict_test  # noqa: E402
+from sweeps.analysis.key_plots import metric_by_key_figure  # noqa: E402
 from sweeps.analysis.labels import short_labels  # noqa: E402
 from sweeps.analysis.metrics import higher_is_better  # noqa: E402
 
@@ -44,6 +45,14 @@ def make_plots(analysis: Analysis, folder: Path) -> list[Path]:
                 fig.savefig(folder / name, dpi=DPI)
                 plt.close(fig)
                 paths.append(folder / name)
+    if analysis.sampled is not None:  # a search: where in the space the good configurations are
+        metric = analysis.sampled.metric
+        agg = analysis.aggregates[analysis.aggregates["metric"] == metric]
+        fig = metric_by_key_figure(agg.set_index("design")["mean"], metric)
+        if fig is not None:
+            fig.savefig(folder / f"by_key_{safe_name(metric)}.png", dpi=DPI)
+            plt.close(fig)
+            paths.append(folder / f"by_key_{safe_name(metric)}.png")
     return paths
 
 

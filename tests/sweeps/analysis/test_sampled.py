@@ -107,3 +107,26 @@ def test_the_parent_description_fits_mlflows_tag_limit_and_keeps_its_last_line()
 def test_a_searcher_sweep_is_read_as_sampled_even_with_seed_repeats(search):
     reason = sampled_reason({"sweep": {"search": search}}, {"model.hidden": "choice(32,64)"}, pd.Series([3, 3]))
     assert reason == f"sampled search (sweep.search={search})"
+
+
+def test_a_search_report_plots_the_metric_against_each_swept_key(tmp_path):
+    from sweeps.analysis.key_plots import metric_by_key_figure
+    from sweeps.analysis.plots import make_plots
+
+    means = pd.Series(
+        [0.5, 0.7, 0.9, 0.6, 0.8],
+        index=[f"optim.lr={lr},model.act={act}" for lr, act in
+               [(1e-4, "relu"), (1e-3, "gelu"), (1e-2, "relu"), (1e-4, "gelu"), (1e-1, "relu")]],
+    )
+    fig = metric_by_key_figure(means, "val_acc")
+    axes = {ax.get_xlabel(): ax for ax in fig.axes}
+    assert set(axes) == {"model.act", "optim.lr"}
+    assert axes["optim.lr"].get_xscale() == "log"  # three decades of learning rate
+    assert [t.get_text() for t in axes["model.act"].get_xticklabels()] == ["gelu", "relu"]
+    assert metric_by_key_figure(means.iloc[:1], "val_acc") is None  # nothing to plot
+
+    data = sweep_data(_random_search())
+    data.config = RANDOM
+    analysis = analyze(data, AnalysisSettings.from_config(SETTINGS))
+    assert analysis.sampled is not None
+    assert any(p.name.startswith("by_key_") for p in make_plots(analysis, tmp_path))
