@@ -39,9 +39,10 @@ def test_tpe_runs_each_configuration_once_per_seed_and_learns_the_seed_means(sho
         design = ",".join(f"{k}={v!r}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(trial.params.items()))
         assert trial.value == pytest.approx(np.mean(list(by_design[design].values())))
     # the report reads it as a search: what it did, its top configurations, the keys' importance
-    assert "sampled search (sweep.search=optuna)" in result.stdout
-    assert "top 3 configurations by val_acc" in result.stdout
-    assert "importance of the swept keys" in result.stdout
+    printed = result.stdout + result.stderr
+    assert "sampled search (sweep.search=optuna" in printed
+    assert "top 3 configurations by val_acc" in printed
+    assert "importance of the swept keys" in printed
 
 
 def _schedule(client: MlflowClient, run_id: str) -> list[dict]:
