@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (speed targets live here, never as timed assertions in tests).
 #   make bench          all benchmarks
-#   bash bench/run.sh permutation|cli|smoke|pooling_grid|soup_finetune|cl_baselines|cl_fewshot|mates_selection|levi_ood|levi_shift
+#   bash bench/run.sh permutation|cli|callback|smoke|pooling_grid|soup_finetune|cl_baselines|cl_fewshot|mates_selection|levi_ood|levi_shift
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -25,6 +25,10 @@ fi
 if [[ $which == all || $which == cli ]]; then
   # CLI latency as a ratio to `python -c "import hydra"`.
   "$PY" bench/cli_latency.py
+fi
+if [[ $which == all || $which == callback ]]; then
+  # The driver's MLflow callback, milliseconds per reported result (goal <= 5 ms), SQLite and server.
+  PYTHONPATH=. "$PY" bench/callback_latency.py
 fi
 if [[ $which == all || $which == smoke ]]; then
   # Target: about a minute on 2 CPU cores.
