@@ -58,30 +58,26 @@ def main() -> None:
     for _ in range(SEEDS):
         target = rng.normal(size=N)
         pairs.append(PairedExamples(target + rng.normal(size=N), target + 1.05 * rng.normal(size=N), target))
-    start = time.perf_counter()
-    p_scipy = scipy_test(pairs, 1000)
-    scipy_s = time.perf_counter() - start
-    start = time.perf_counter()
-    p_ours = permutation_test(pairs, "spearman", 1000, 0).p
-    ours_s = time.perf_counter() - start
+    scipy_s, p_scipy = timed(scipy_test, pairs, 1000)
+    ours_s, p_ours = timed(lambda: permutation_test(pairs, "spearman", 1000, 0).p)
     auto = resamples_for(21 * SEEDS, 0.05, 100_000)
-    start = time.perf_counter()
-    permutation_test(pairs, "spearman", auto, 0)
-    auto_s = time.perf_counter() - start
+    auto_s, _ = timed(permutation_test, pairs, "spearman", auto, 0)
     print(f"scipy, 1000 resamples: {scipy_s:.2f} s (p={p_scipy:.4f})")
     print(f"ours, 1000 resamples: {ours_s:.3f} s (p={p_ours:.4f}); ratio scipy/ours {scipy_s / ours_s:.0f}x")
     print(f"ours, {auto} resamples (the per-seed family of 7 designs x 3 seeds): {auto_s:.3f} s")
     # scores that repeat across examples (rounded, as stored scores often are): no affine shortcut
     tied = [PairedExamples(np.round(p.a, 2), np.round(p.b, 2), p.target) for p in pairs]
-    start = time.perf_counter()
-    p_scipy = scipy_test(tied, 1000)
-    scipy_s = time.perf_counter() - start
-    start = time.perf_counter()
-    p_ours = permutation_test(tied, "spearman", 1000, 0).p
-    ours_s = time.perf_counter() - start
+    scipy_s, p_scipy = timed(scipy_test, tied, 1000)
+    ours_s, p_ours = timed(lambda: permutation_test(tied, "spearman", 1000, 0).p)
     print(f"tied scores, scipy 1000 resamples: {scipy_s:.2f} s (p={p_scipy:.4f}); ours {ours_s:.3f} s "
           f"(p={p_ours:.4f}); ratio {scipy_s / ours_s:.1f}x")
 
+
+def timed(fn, *args):
+    """(seconds, result) of one call."""
+    start = time.perf_counter()
+    result = fn(*args)
+    return time.perf_counter() - start, result
 
 if __name__ == "__main__":
     main()

@@ -215,10 +215,3 @@ class _TiedRanks:
         rank *= picked  # centred ranks (average ranks sum to n(n+1)/2) at the picked positions
         with np.errstate(invalid="ignore", divide="ignore"):
             return (rank @ self.weight) / (np.sqrt(np.sum(rank**2, axis=1)) * self.t_norm)
-
-
-def _ranked_correlation(x: np.ndarray, t_centred: np.ndarray, t_norm: float) -> np.ndarray:
-    r = stats.rankdata(x, axis=1)
-    r = r - r.mean(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (r @ t_centred) / (np.sqrt(np.sum(r**2, axis=1)) * t_norm)
