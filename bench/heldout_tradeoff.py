@@ -24,27 +24,21 @@ from modules.embedding.task import base_encoder, reference_metrics
 from sweeps.config import trial_config
 
 
-class AnchoredModule:
-    """Wraps an EmbeddingModule's training step with an L2-SP penalty toward the initial weights."""
+def anchor_and_report(module, strength: float, report) -> None:
+    """Add an L2-SP penalty toward the initial weights to ``module``'s training step, and call
+    ``report(epoch)`` after every training epoch."""
+    start = {n: p.detach().clone() for n, p in module.named_parameters() if p.requires_grad}
+    step = module.training_step
 
-    def __init__(self, module, anchor: float, report) -> None:
-        self.module, self.anchor, self.report = module, anchor, report
-        start = {n: p.detach().clone() for n, p in module.named_parameters() if p.requires_grad}
-        step = module.training_step
+    def training_step(batch, batch_idx):
+        loss = step(batch, batch_idx)
+        if strength:
+            drift = (((p - start[n]) ** 2).sum() for n, p in module.named_parameters() if n in start)
+            loss = loss + strength * sum(drift)
+        return loss
 
-        def training_step(batch, batch_idx):
-            loss = step(batch, batch_idx)
-            if anchor:
-                drift = sum(
-                    ((p - start[n]) ** 2).sum()
-                    for n, p in module.named_parameters()
-                    if p.requires_grad
-                )
-                loss = loss + anchor * drift
-            return loss
-
-        module.training_step = training_step
-        module.on_train_epoch_end = lambda: report(module.current_epoch + 1)
+    module.training_step = training_step
+    module.on_train_epoch_end = lambda: report(module.current_epoch + 1)
 
 
 def run(args: argparse.Namespace, anchor: float) -> None:
@@ -79,7 +73,7 @@ def run(args: argparse.Namespace, anchor: float) -> None:
             flush=True,
         )
 
-    AnchoredModule(module, anchor, report)
+    anchor_and_report(module, anchor, report)
     report(0)
     trainer = L.Trainer(
         accelerator="cpu", max_epochs=args.epochs, logger=False, enable_checkpointing=False,
