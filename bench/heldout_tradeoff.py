@@ -15,6 +15,7 @@ The feature cache is the preset's (built on the first run of the preset in that 
 from __future__ import annotations
 
 import argparse
+import sys
 
 import lightning as L
 import torch
@@ -22,6 +23,7 @@ import torch
 from modules.backbones.factory import backbone_factory
 from modules.embedding.task import base_encoder, reference_metrics
 from sweeps.config import trial_config
+from sweeps.errors import SweepConfigError
 
 
 def anchor_and_report(module, strength: float, report) -> None:
@@ -93,8 +95,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    for anchor in args.anchor:
-        run(args, anchor)
+    try:
+        for anchor in args.anchor:
+            run(args, anchor)
+    except SweepConfigError as exc:  # an unknown design or normalization: one line
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":
