@@ -24,6 +24,7 @@ from ray.tune.experiment import Trial
 from ray.tune.result import AUTO_RESULT_KEYS
 
 from modules.contract.keys import DESIGN_TAG, FINAL_KEY, SEED_TAG, SWEEP_TAG, TRIAL_ID_TAG
+from sweeps.artifact_links import log_artifacts_linked
 from sweeps.config import trial_config
 from sweeps.redact import (
     DEFAULT_WORDS,
@@ -329,7 +330,7 @@ class MLflowTracking(Callback):
             candidates.insert(0, Path(self.trial_artifacts) / trial.trial_id)
         for folder in candidates:
             if folder.is_dir() and any(folder.iterdir()):
-                self.client.log_artifacts(run_id, str(folder))
+                log_artifacts_linked(self.client, run_id, folder)
                 return
 
 
