@@ -48,6 +48,7 @@ class EmbeddingModule(L.LightningModule):
         self.optimizer_factory = optimizer or torch.optim.AdamW
         self.val_pairs = list(val_pairs)
         self.strict_loading = False  # checkpoints leave out frozen backbone weights
+        self._fixed: dict[str, torch.Tensor] = {}  # text -> pooled vector, see pooled_is_fixed
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         """Keep only what trains: frozen backbone weights (all of them in the frozen regime, the
@@ -91,10 +92,34 @@ class EmbeddingModule(L.LightningModule):
         texts = list(texts)
         batches = (self.features(texts[i : i + size]) for i in range(0, len(texts), size))
         self.model.pooler.fit_normalizer(f.to(torch.float32) for f in batches)
+        self._fixed.clear()
         self.train(was_training)
 
+    @property
+    def pooled_is_fixed(self) -> bool:
+        """Cached frozen features under a pooler with nothing to train (mean, EOS-last, ...): a
+        text's pooled vector never changes, so it is pooled once and only the head trains."""
+        pooler = self.model.pooler
+        return (
+            self.cache is not None
+            and self.backbone_frozen
+            and not any(p.requires_grad for p in pooler.parameters())
+        )
+
     def embed(self, texts: list[str]) -> torch.Tensor:
-        return self.model.embed(self.features(list(texts)))
+        texts = list(texts)
+        if self.pooled_is_fixed and self.cache.covers(texts):
+            return self.model.head(self._fixed_pooled(texts))
+        return self.model.embed(self.features(texts))
+
+    @torch.no_grad()
+    def _fixed_pooled(self, texts: list[str]) -> torch.Tensor:
+        new = [t for t in dict.fromkeys(texts) if t not in self._fixed]
+        for start in range(0, len(new), self.encode_batch_size):
+            chunk = new[start : start + self.encode_batch_size]
+            pooled = self.model.pooler(self.features(chunk).to(torch.float32))
+            self._fixed.update(zip(chunk, pooled, strict=True))
+        return torch.stack([self._fixed[t] for t in texts]).to(self.device)
 
     def _loss(self, batch: dict[str, list[str]]) -> torch.Tensor:
         q = self.embed(batch["query"])
