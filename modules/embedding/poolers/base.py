@@ -34,7 +34,11 @@ def build_pooler(
     given = OmegaConf.to_container(config, resolve=True) if OmegaConf.is_config(config) else config
     spec = {k: v for k, v in {**given, **overrides}.items() if k not in SIZES}
     target = spec.get("_target_")
-    if not (isinstance(target, str) and issubclass(get_class(target), Pooler)):
+    try:
+        cls = get_class(target) if isinstance(target, str) else None
+    except (ImportError, ValueError):  # no such object, or not a class
+        cls = None
+    if not (isinstance(cls, type) and issubclass(cls, Pooler)):
         raise TypeError(f"a pooler config names a Pooler class as _target_, got {target!r}")
     pooler = instantiate(spec, hidden_size=hidden_size, num_layers=num_layers)
     pooler.spec = spec

@@ -56,7 +56,9 @@ def test_the_pooler_keeps_the_config_it_was_built_from(name):
         assert pooler.spec["attention"] == "bidirectional" == pooler.attention_mode
 
 
-@pytest.mark.parametrize("target", ["torch.nn.Linear", None])
+@pytest.mark.parametrize(
+    "target", ["torch.nn.Linear", "torch.nn.functional.normalize", "modules.nothing.Here", None]
+)
 def test_a_config_that_names_no_pooler_is_refused(target):
     with pytest.raises(TypeError, match="names a Pooler class"):
         build_pooler({"_target_": target} if target else {}, H, L)
