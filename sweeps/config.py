@@ -12,6 +12,7 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from sweeps.analysis.settings import register_schema
 from sweeps.errors import SweepConfigError
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "conf"
@@ -20,6 +21,7 @@ CONFIG_NAME = "sweep"
 
 def compose_config(overrides: list[str], config_dir: str | Path = CONFIG_DIR) -> DictConfig:
     """Compose ``conf/sweep.yaml`` with Hydra overrides (plain strings, exactly as typed)."""
+    register_schema()
     try:
         with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
             return compose(config_name=CONFIG_NAME, overrides=list(overrides))

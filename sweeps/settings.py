@@ -52,14 +52,27 @@ class ResourceSettings:
     gpu: float = 0.0
 
 
-def typed(node: DictConfig | None, schema: type, prefix: str) -> Any:
-    """``node`` merged into ``schema``: a wrong type or an unknown key is one SweepConfigError."""
+def typed(
+    node: Any, schema: type, prefix: str, error: type[Exception] = SweepConfigError
+) -> Any:
+    """``node`` merged into ``schema``: a wrong type or an unknown key is one ``error`` naming it."""
     try:
         return OmegaConf.merge(OmegaConf.structured(schema), node or {})
     except OmegaConfBaseException as exc:
-        key = getattr(exc, "full_key", "") or ""
+        key = getattr(exc, "full_key", "") or _failing_key(schema, node)
         reason = str(exc).strip().splitlines()[0]
-        raise SweepConfigError(f"{prefix}.{key}: {reason}" if key else f"{prefix}: {reason}") from exc
+        raise error(f"{prefix}.{key}: {reason}" if key else f"{prefix}: {reason}") from exc
+
+
+def _failing_key(schema: type, node: Any) -> str:
+    """The first top-level key whose value alone fails the merge (a list given for a mapping, or
+    a mapping for a list: OmegaConf names no key then)."""
+    for key, value in dict(node or {}).items():
+        try:
+            OmegaConf.merge(OmegaConf.structured(schema), {key: value})
+        except OmegaConfBaseException:
+            return str(key)
+    return ""
 
 
 def check_sweep(cfg: DictConfig) -> None:

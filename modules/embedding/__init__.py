@@ -2,8 +2,8 @@
 Are Effective Designs For LLM-Based Embedding Models?", arXiv 2409.02727). The backbones, their
 features and the frozen feature cache are in :mod:`modules.backbones`.
 
-poolers/     the pooler registry: mean, first, last_token, weighted_mean, gem, ggem,
-             latent_attention, multilayer
+poolers/     mean, first, last_token, weighted_mean, gem, ggem, latent_attention, multilayer;
+             each built from its ``conf/pooling/`` file by ``build_pooler`` (Hydra ``_target_``)
 loss.py      InfoNCE with in-batch and hard negatives
 model.py     pooler + projection head (+ backbone);  module.py  the LightningModule
 datamodule.py  training triplets and STS-B dev pairs

@@ -36,12 +36,10 @@ def to_sentence_transformer(model: EmbeddingModel, backbone: Backbone | None = N
     if backbone is None:
         raise ValueError("exporting needs the backbone")
     pooler = model.pooler
+    if pooler.spec is None:
+        raise ValueError("exporting needs a pooler built from its config by build_pooler")
     head = PoolerHead(
-        pooler.name,
-        pooler.hidden_size,
-        pooler.num_layers,
-        pooler.config,
-        model.head.linear.out_features,
+        pooler.spec, pooler.hidden_size, pooler.num_layers, model.head.linear.out_features
     )
     head.pooler.load_state_dict(pooler.state_dict())
     head.head.load_state_dict(model.head.state_dict())

@@ -9,9 +9,9 @@ set ``PYTHONPATH``, or ``pip install -e .``):
   explicit 4D mask as ``backbone.Backbone``, so a decoder trained bidirectionally stays
   bidirectional when loaded (sentence-transformers' own ``Transformer`` would run it causally).
   It outputs ``token_embeddings`` and ``all_layer_embeddings``.
-- ``modules.embedding.st_modules.PoolerHead``: the registered pooler (by name and config, weights in
-  ``model.safetensors``) followed by the projection head; outputs ``sentence_embedding``
-  (L2-normalized).
+- ``modules.embedding.st_modules.PoolerHead``: the pooler, rebuilt from its Hydra config
+  (``_target_`` + kwargs, in ``config.json``; weights in ``model.safetensors``), followed by the
+  projection head; outputs ``sentence_embedding`` (L2-normalized).
 """
 
 from __future__ import annotations
@@ -102,24 +102,23 @@ class BackboneInput(InputModule):
 
 
 class PoolerHead(Module):
-    """A registered pooler + the projection head -> ``sentence_embedding``."""
+    """The pooler (rebuilt from its config, ``_target_`` + kwargs) + the projection head ->
+    ``sentence_embedding``."""
 
-    config_keys = ["pooler_name", "hidden_size", "num_layers", "pooler_config", "head_dim"]
+    config_keys = ["pooler_spec", "hidden_size", "num_layers", "head_dim"]
 
     def __init__(
         self,
-        pooler_name: str,
+        pooler_spec: dict[str, Any],
         hidden_size: int,
         num_layers: int,
-        pooler_config: dict[str, Any] | None = None,
         head_dim: int | None = None,
     ) -> None:
         super().__init__()
-        self.pooler_name = pooler_name
+        self.pooler = build_pooler(pooler_spec, hidden_size, num_layers)
+        self.pooler_spec = self.pooler.spec
         self.hidden_size = hidden_size
         self.num_layers = num_layers
-        self.pooler_config = dict(pooler_config or {})
-        self.pooler = build_pooler(pooler_name, hidden_size, num_layers, **self.pooler_config)
         self.head = ProjectionHead(self.pooler.output_dim, head_dim)
         self.head_dim = self.head.linear.out_features
 
@@ -145,6 +144,11 @@ class PoolerHead(Module):
     @classmethod
     def load(cls, model_name_or_path: str, subfolder: str = "", **kwargs: Any) -> PoolerHead:
         config = cls.load_config(model_name_or_path, subfolder=subfolder)
+        if "pooler_name" in config:
+            raise ValueError(
+                f"{model_name_or_path} was exported by an older version that named its pooler "
+                f"{config['pooler_name']!r} in a registry that no longer exists; export it again"
+            )
         module = cls(**config)
         cls.load_torch_weights(model_name_or_path, subfolder=subfolder, model=module)
         return module

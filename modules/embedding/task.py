@@ -27,6 +27,8 @@ from modules.backbones.token_cache import cache_key, load_or_build
 from modules.contract.per_example import write_per_example
 from modules.contract.run import RunContext
 from modules.embedding.module import EmbeddingModule
+from modules.embedding.poolers import build_pooler
+from modules.embedding.poolers.basic import MeanPooler
 
 
 def reference_metrics(suite: Any, encode: Callable, suffix: str) -> dict[str, float]:
@@ -38,9 +40,8 @@ def reference_metrics(suite: Any, encode: Callable, suffix: str) -> dict[str, fl
 def base_encoder(module: EmbeddingModule) -> Callable:
     """The untrained base model's encoder: mean of the last layer, no normalization, no head
     training (the identity head), over the same backbone or feature cache as ``module``."""
-    from modules.embedding.poolers import build_pooler
-
-    pooler = build_pooler("mean", module.model.pooler.hidden_size)
+    mean = {"_target_": f"{MeanPooler.__module__}.{MeanPooler.__qualname__}"}
+    pooler = build_pooler(mean, module.model.pooler.hidden_size)
     base = EmbeddingModule(pooler, backbone=module.model.backbone, cache=module.cache)
     return base.encode
 
@@ -77,7 +78,7 @@ class EmbeddingTask:
                 build_backbone(), regime, OmegaConf.to_container(lora) if lora is not None else None
             )
             hidden_size, num_layers = backbone.hidden_size, backbone.num_layers
-        pooler = instantiate(cfg.pooling, hidden_size=hidden_size, num_layers=num_layers)
+        pooler = build_pooler(cfg.pooling, hidden_size, num_layers)
         module = instantiate(
             cfg.model,
             pooler=pooler,

@@ -30,15 +30,6 @@ METHOD = "95% t-interval across seeds, clipped to the metric's declared range (a
 
 Entry = tuple[str, "Bounds | None"]
 
-# analysis.default_bounds when the config gives none (conf/analysis/default.yaml declares the same)
-DEFAULT_BOUNDS: list[dict] = [
-    {"metric": pattern, "range": [low, 1.0]}
-    for pattern, low in [
-        ("*acc*", 0.0), ("*ndcg*", 0.0), ("*mrr*", 0.0), ("*recall*", 0.0), ("*precision*", 0.0),
-        ("*f1*", 0.0), ("*v_measure*", 0.0), ("*spearman*", -1.0), ("*pearson*", -1.0),
-    ]
-]
-
 
 def check_bounds(entries: object, name: str = "analysis.bounds") -> list[Entry]:
     """A list of ``{metric, range}`` as (pattern, (low, high) or None); a ValueError names a bad entry."""

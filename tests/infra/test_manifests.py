@@ -1,4 +1,4 @@
-"""Every manifest under infra/k8s, validated offline.
+"""Every manifest under infra/k8s as kustomize renders it (``kubectl apply -k``), validated offline.
 
 Core kinds go through ``kubernetes-validate`` (the Kubernetes OpenAPI schemas, bundled in the
 package; strict mode rejects unknown fields). KubeRay's RayCluster and RayJob are checked against
@@ -9,9 +9,8 @@ embedded pod template validated as a core PodTemplateSpec.
 from __future__ import annotations
 
 import configparser
+import copy
 import re
-import shutil
-import subprocess
 
 import kubernetes_validate
 import pytest
@@ -22,11 +21,16 @@ from tests.infra.conftest import (
     K8S_DIR,
     KUSTOMIZATION,
     doc_id,
+    file_documents,
     manifest_files,
+    needs_kubectl,
     of_kind,
     one,
     pod_templates,
+    render,
 )
+
+pytestmark = needs_kubectl
 
 K8S_VERSION = "1.32"  # the oldest Kubernetes the manifests target; its schemas are bundled
 NAMESPACE = "repsweep"
@@ -120,19 +124,16 @@ def test_every_document_is_a_known_kind_with_a_name():
         assert doc["metadata"].get("namespace", NAMESPACE) == NAMESPACE, doc_id(item)
 
 
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl (kustomize) not installed")
 def test_kustomize_renders_with_namespace_and_images():
-    out = subprocess.run(
-        ["kubectl", "kustomize", str(K8S_DIR)], capture_output=True, text=True, timeout=60
-    )
-    assert out.returncode == 0, out.stderr
-    rendered = [d for d in yaml.safe_load_all(out.stdout) if d]
-    assert len(rendered) == len([d for name, d in DOCUMENTS if not _is_example(name)])
+    text = render()
+    rendered = [d for d in yaml.safe_load_all(text) if d]
+    written = [d for p in manifest_files() if not _is_example(p.name) for d in file_documents(p)]
+    assert len(rendered) == len(written)
     assert "Secret" not in {d["kind"] for d in rendered}, "no Secret is applied from the repository"
     for doc in rendered:
         if doc["kind"] != "Namespace":
             assert doc["metadata"]["namespace"] == NAMESPACE, doc["metadata"]["name"]
-    images = re.findall(r"image: (\S+)", out.stdout)
+    images = re.findall(r"image: (\S+)", text)
     # the bare image names of the manifests are all rewritten to the registry, RayJob/RayCluster too
     assert "repsweep" not in images and "repsweep-mlflow" not in images
     assert any(i.startswith("registry.example.com/repsweep:") for i in images)
@@ -450,19 +451,30 @@ def test_every_ray_pod_mounts_the_shared_sweep_storage():
             assert container.get("workingDir") == "/app", f"{where}: sweep.py is found from /app"
 
 
-def test_rayjob_cluster_matches_the_raycluster_templates():
-    """The RayJob's own cluster and the long-running RayCluster run the same pods."""
+def test_the_rayjob_runs_the_rayclusters_pods_from_one_copy():
+    """rayjob.yaml writes no pod template: kustomize copies the RayCluster's (ray-job-pods), so
+    the job's cluster and the long-running one run the same pods, under the job's account."""
+    [written] = file_documents(K8S_DIR / "rayjob.yaml")
+    assert "headGroupSpec" not in written["spec"]["rayClusterSpec"]
+    assert all("template" not in g for g in written["spec"]["rayClusterSpec"]["workerGroupSpecs"])
     cluster = one("RayCluster")["spec"]
     job = one("RayJob")["spec"]["rayClusterSpec"]
-    assert job["rayVersion"] == cluster["rayVersion"]
-    assert job.get("authOptions") == cluster.get("authOptions")
-    assert job["headGroupSpec"]["rayStartParams"] == cluster["headGroupSpec"]["rayStartParams"]
+    assert (job["rayVersion"], job["authOptions"]) == (cluster["rayVersion"], cluster["authOptions"])
+    assert "enableInTreeAutoscaling" not in job and "autoscalerOptions" not in job
+    account = one("ServiceAccount", "ray-job")
+    own = {"serviceAccountName": "ray-job", "automountServiceAccountToken": False}
+    assert account["automountServiceAccountToken"] is own["automountServiceAccountToken"]
     pairs = [(job["headGroupSpec"], cluster["headGroupSpec"])]
     pairs += list(zip(job["workerGroupSpecs"], cluster["workerGroupSpecs"], strict=True))
     for ours, theirs in pairs:
-        for key in ("containers", "volumes", "securityContext", "tolerations"):
-            assert ours["template"]["spec"].get(key) == theirs["template"]["spec"].get(key), key
-        assert ours["template"]["metadata"] == theirs["template"]["metadata"]
+        expected = copy.deepcopy(theirs["template"])
+        expected["spec"].update(own)
+        assert ours["template"] == expected
+    assert {k: v for k, v in job["headGroupSpec"].items() if k != "template"} == {
+        k: v for k, v in cluster["headGroupSpec"].items() if k != "template"
+    }
+    for group in job["workerGroupSpecs"]:  # no autoscaler: a fixed number of workers
+        assert group["replicas"] == group["minReplicas"] == group["maxReplicas"] >= 1
 
 
 def _mlflow_container() -> dict:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import shlex
 
 from sweeps.cli import plan_sweep, split_overrides
-from tests.infra.conftest import one
+from tests.infra.conftest import needs_kubectl, one
+
+pytestmark = needs_kubectl
 
 STORAGE_MOUNT = "/mnt/sweeps"
 

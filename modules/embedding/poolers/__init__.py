@@ -1,7 +1,6 @@
-"""Poolers: token states -> one L2-normalized vector per text. Importing this package registers
-every pooler (``POOLERS``); build one with ``build_pooler(name, hidden_size, num_layers, ...)``."""
+"""Poolers: token states -> one L2-normalized vector per text. Each is a class named by
+``_target_`` in ``conf/pooling/``; build one with ``build_pooler(config, hidden_size, num_layers)``."""
 
-from modules.embedding.poolers import basic, gem, latent, multilayer  # noqa: F401  (registration)
-from modules.embedding.poolers.registry import POOLERS, Pooler, build_pooler, register
+from modules.embedding.poolers.base import Pooler, build_pooler
 
-__all__ = ["POOLERS", "Pooler", "build_pooler", "register"]
+__all__ = ["Pooler", "build_pooler"]

@@ -14,10 +14,9 @@ from __future__ import annotations
 import torch
 
 from modules.backbones.features import TokenFeatures, gather_last, masked_mean
-from modules.embedding.poolers.registry import Pooler, register
+from modules.embedding.poolers.base import Pooler
 
 
-@register("mean")
 class MeanPooler(Pooler):
     """Masked mean of the last layer (Sentence-BERT)."""
 
@@ -25,7 +24,6 @@ class MeanPooler(Pooler):
         return masked_mean(features.tokens, features.mask)
 
 
-@register("first")
 class FirstTokenPooler(Pooler):
     """The first non-pad token's last-layer state ([CLS], BERT)."""
 
@@ -34,7 +32,6 @@ class FirstTokenPooler(Pooler):
         return features.tokens[torch.arange(first.shape[0], device=first.device), first]
 
 
-@register("last_token")
 class LastTokenPooler(Pooler):
     """The last non-pad token's last-layer state (EOS-last; Tang & Yang, 2024)."""
 
@@ -42,7 +39,6 @@ class LastTokenPooler(Pooler):
         return gather_last(features.tokens, features.mask)
 
 
-@register("weighted_mean")
 class WeightedMeanPooler(Pooler):
     """Position-weighted mean, weights 1..n over the non-pad tokens (SGPT; Muennighoff, 2022)."""
 

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from modules.backbones.features import TokenFeatures, masked_mean
-from modules.embedding.poolers.registry import Pooler, register
+from modules.embedding.poolers.base import Pooler
 
 EPS = 1e-6
 
@@ -30,21 +30,19 @@ def generalized_mean(states: torch.Tensor, mask: torch.Tensor, p: torch.Tensor) 
     return signed_power(m, 1.0 / p)
 
 
-@register("gem")
 class GeMPooler(Pooler):
     """GeM over tokens with one learnable exponent (Radenović et al., 2018)."""
 
     def __init__(
         self, hidden_size: int, num_layers: int = 0, p: float = 3.0, normalize: str = "none"
     ) -> None:
-        super().__init__(hidden_size, num_layers, normalize, p=p)
+        super().__init__(hidden_size, num_layers, normalize)
         self.p = nn.Parameter(torch.tensor(float(p)))
 
     def pool(self, features: TokenFeatures) -> torch.Tensor:
         return generalized_mean(features.tokens, features.mask, self.p.clamp(min=1.0))
 
 
-@register("ggem")
 class GroupGeMPooler(Pooler):
     """Group GeM: one learnable exponent per channel group (Ko et al., 2022)."""
 
@@ -56,7 +54,7 @@ class GroupGeMPooler(Pooler):
         groups: int = 8,
         normalize: str = "none",
     ) -> None:
-        super().__init__(hidden_size, num_layers, normalize, p=p, groups=groups)
+        super().__init__(hidden_size, num_layers, normalize)
         if hidden_size % groups:
             raise ValueError(f"hidden size {hidden_size} is not divisible by {groups} groups")
         self.groups = groups

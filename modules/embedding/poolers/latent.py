@@ -14,11 +14,10 @@ import torch
 from torch import nn
 
 from modules.backbones.features import TokenFeatures
+from modules.embedding.poolers.base import Pooler
 from modules.embedding.poolers.blocks import MLP, CrossAttention
-from modules.embedding.poolers.registry import Pooler, register
 
 
-@register("latent_attention")
 class LatentAttentionPooler(Pooler):
     """Learned latents cross-attend to last-layer token states, FFN, mean over latents."""
 
@@ -32,15 +31,7 @@ class LatentAttentionPooler(Pooler):
         ffn_mult: int = 2,
         normalize: str = "none",
     ) -> None:
-        super().__init__(
-            hidden_size,
-            num_layers,
-            normalize,
-            num_latents=num_latents,
-            num_heads=num_heads,
-            head_dim=head_dim,
-            ffn_mult=ffn_mult,
-        )
+        super().__init__(hidden_size, num_layers, normalize)
         self.latents = nn.Parameter(torch.randn(num_latents, hidden_size) * 0.02)
         self.attention = CrossAttention(hidden_size, num_heads, head_dim)
         self.ffn = MLP(hidden_size, ffn_mult)

@@ -21,11 +21,10 @@ import torch
 from torch import nn
 
 from modules.backbones.features import TokenFeatures
+from modules.embedding.poolers.base import Pooler
 from modules.embedding.poolers.blocks import GEGLU, CrossAttention
-from modules.embedding.poolers.registry import Pooler, register
 
 
-@register("multilayer")
 class MultiLayerPooler(Pooler):
     """Latents cross-attend to per-layer vectors (layers 1..L, each normalized with its own
     statistics) + layer-position embeddings (pre-norm, GEGLU)."""
@@ -47,16 +46,7 @@ class MultiLayerPooler(Pooler):
             raise ValueError("multilayer pooling needs the backbone's num_layers")
         if attention not in ("causal", "bidirectional"):
             raise ValueError(f"attention must be causal or bidirectional, got {attention!r}")
-        super().__init__(
-            hidden_size,
-            num_layers,
-            normalize,
-            num_latents=num_latents,
-            num_heads=num_heads,
-            head_dim=head_dim,
-            ffn_mult=ffn_mult,
-            attention=attention,
-        )
+        super().__init__(hidden_size, num_layers, normalize)
         self.attention_mode = attention
         self.layer_position = nn.Parameter(torch.zeros(num_layers, hidden_size))
         self.latents = nn.Parameter(torch.randn(num_latents, hidden_size) * 0.02)

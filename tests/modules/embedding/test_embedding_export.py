@@ -1,4 +1,5 @@
-"""Export to a sentence-transformers folder and reload: same embeddings as ``encode``."""
+"""Export to a sentence-transformers folder and reload: same embeddings as ``encode``; every
+pooler of ``conf/pooling/`` is rebuilt from its stored config; an old-format folder is refused."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import numpy as np
 import pytest
 import torch
 
+from modules.backbones.features import TokenFeatures
 from modules.backbones.hf import load_backbone
-from modules.embedding.export import export_sentence_transformer
+from modules.embedding.export import export_sentence_transformer, load_exported
 from modules.embedding.module import EmbeddingModule
-from modules.embedding.poolers import build_pooler
+from modules.embedding.st_modules import PoolerHead
+from tests.modules.embedding.pooling import NAMES, make_pooler
 
 TEXTS = ["A man is playing a guitar.", "Two dogs run in the snow.", "short", "The stock fell."]
 
@@ -19,14 +22,9 @@ FIT_TEXTS = ["A woman slices an onion.", "The market fell.", "Dogs run.", "A pla
 
 def _module(source: str, attention: str, pooler: str, normalize: str = "none") -> EmbeddingModule:
     backbone = load_backbone(source, attention, max_length=16)
-    trainable = pooler in ("latent_attention", "multilayer")
-    config = {"num_latents": 4, "num_heads": 2, "head_dim": 8} if trainable else {}
-    if pooler == "multilayer":
-        config["attention"] = attention
+    extra = {"attention": attention} if pooler == "multilayer" else {}
     module = EmbeddingModule(
-        build_pooler(
-            pooler, backbone.hidden_size, backbone.num_layers, normalize=normalize, **config
-        ),
+        make_pooler(pooler, backbone.hidden_size, backbone.num_layers, normalize=normalize, **extra),
         backbone=backbone,
         head_dim=32,
     )
@@ -34,6 +32,42 @@ def _module(source: str, attention: str, pooler: str, normalize: str = "none") -
     with torch.no_grad():  # make the head non-trivial
         module.model.head.linear.weight.add_(torch.randn_like(module.model.head.linear.weight))
     return module
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_pooler_round_trips_through_its_stored_config(tmp_path, name):
+    """Saved and loaded as the exported folder's second module: the same class, config and
+    output (the trained weights and the fitted normalization included)."""
+    h, layers = 16, 3
+    pooler = make_pooler(name, h, layers, normalize="zscore")
+    states = [torch.randn(4, 5, h) for _ in range(layers + 1)]
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 1, 1, 1, 0], [1, 0, 0, 0, 0]])
+    pooler.fit_normalizer([TokenFeatures.from_hidden_states(states, mask)])
+    head = PoolerHead(pooler.spec, h, layers, head_dim=8)
+    head.pooler.load_state_dict(pooler.state_dict())
+    with torch.no_grad():
+        for p in head.pooler.parameters():
+            p.add_(0.1 * torch.randn_like(p))  # trained weights, not the initial ones
+    head.eval().save(str(tmp_path))
+    loaded = PoolerHead.load(str(tmp_path)).eval()
+    assert type(loaded.pooler) is type(pooler) and loaded.pooler.spec == pooler.spec
+    features = {"all_layer_embeddings": states, "attention_mask": mask}
+    expected = head(dict(features))["sentence_embedding"]
+    torch.testing.assert_close(loaded(dict(features))["sentence_embedding"], expected)
+
+
+def test_a_folder_exported_in_the_old_format_is_refused(tmp_path, minilm_path):
+    """Folders that named their pooler in the removed registry get one clear error."""
+    import json
+
+    path = export_sentence_transformer(_module(minilm_path, "bidirectional", "mean").model, tmp_path)
+    [config] = [p for p in path.rglob("config.json") if "pooler_spec" in p.read_text()]
+    old = json.loads(config.read_text())
+    old["pooler_name"], old["pooler_config"] = "mean", {"normalize": "none"}
+    del old["pooler_spec"]
+    config.write_text(json.dumps(old))
+    with pytest.raises(ValueError, match="older version .*'mean'.* export it again"):
+        load_exported(path)
 
 
 @pytest.mark.parametrize(

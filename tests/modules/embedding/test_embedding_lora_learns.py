@@ -13,7 +13,7 @@ from modules.backbones.regimes import apply_regime
 from modules.data.stsb import load_stsb, training_triplets
 from modules.embedding.datamodule import TripletDataModule, stsb_dev_pairs
 from modules.embedding.module import EmbeddingModule
-from modules.embedding.poolers import build_pooler
+from tests.modules.embedding.pooling import make_pooler
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +30,7 @@ def test_lora_training_moves_the_sts_dev_score(smollm2_path):
         {"r": 8, "lora_alpha": 16, "lora_dropout": 0.0, "target_modules": "all-linear"},
     )
     module = EmbeddingModule(
-        build_pooler("mean", backbone.hidden_size),
+        make_pooler("mean", backbone.hidden_size, 0),
         backbone=backbone,
         optimizer=lambda params: torch.optim.AdamW(params, lr=2e-3),
     )

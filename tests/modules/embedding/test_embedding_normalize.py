@@ -7,14 +7,9 @@ import torch
 
 from modules.backbones.features import TokenFeatures
 from modules.embedding.normalize import FeatureNormalizer
-from modules.embedding.poolers import POOLERS, build_pooler
+from tests.modules.embedding.pooling import NAMES, make_pooler
 
 H, L = 8, 3
-SMALL = {
-    "latent_attention": {"num_latents": 4, "num_heads": 2, "head_dim": 4},
-    "multilayer": {"num_latents": 4, "num_heads": 2, "head_dim": 4},
-    "ggem": {"groups": 4},
-}
 
 
 def anisotropic(n: int, groups: int = 1) -> torch.Tensor:
@@ -65,21 +60,21 @@ def test_unknown_mode_and_wrong_shape_fail():
 
 
 @pytest.mark.parametrize("mode", ["zscore", "whiten"])
-@pytest.mark.parametrize("name", sorted(POOLERS))
+@pytest.mark.parametrize("name", NAMES)
 def test_every_pooler_fits_and_applies_normalization(name, mode):
-    pooler = build_pooler(name, H, L, normalize=mode, **SMALL.get(name, {}))
+    pooler = make_pooler(name, H, L, normalize=mode)
     feats = features()
     before = pooler(feats)
     pooler.fit_normalizer([feats])
     after = pooler(feats)
     assert after.shape == before.shape and not torch.allclose(after, before, atol=1e-3)
     assert torch.allclose(after.norm(dim=-1), torch.ones(len(after)), atol=1e-5)
-    assert pooler.config["normalize"] == mode
+    assert pooler.normalizer.mode == pooler.spec["normalize"] == mode
     assert {"normalizer.mean", "normalizer.transform"} <= set(pooler.state_dict())
 
 
 def test_pooled_vector_is_normalized_for_single_vector_poolers():
-    pooler = build_pooler("mean", H, normalize="zscore")
+    pooler = make_pooler("mean", H, 0, normalize="zscore")
     feats = features(64)
     pooler.fit_normalizer([feats])
     pooled = pooler.normalizer(pooler.pool(feats).unsqueeze(1)).squeeze(1)
@@ -87,7 +82,7 @@ def test_pooled_vector_is_normalized_for_single_vector_poolers():
 
 
 def test_multilayer_normalizes_each_layer_and_skips_the_embedding_layer():
-    pooler = build_pooler("multilayer", H, L, normalize="zscore", **SMALL["multilayer"]).eval()
+    pooler = make_pooler("multilayer", H, L, normalize="zscore").eval()
     feats = features(64)
     pooler.fit_normalizer([feats])
     assert pooler.normalizer.mean.shape == (L, H)  # layers 1..L, each with its own statistics

@@ -1,4 +1,5 @@
-"""Every registered pooler: shape, unit norm, padding invariance (left and right), gradients."""
+"""Every pooler of ``conf/pooling/``: built from its file, shape, unit norm, padding invariance
+(left and right), gradients; a config that names no pooler is refused."""
 
 from __future__ import annotations
 
@@ -6,18 +7,14 @@ import pytest
 import torch
 
 from modules.backbones.features import TokenFeatures
-from modules.embedding.poolers import POOLERS, build_pooler
+from modules.embedding.poolers import build_pooler
+from tests.modules.embedding.pooling import NAMES, make_pooler, pooling_config
 
 H, L = 16, 3
-SMALL = {
-    "latent_attention": {"num_latents": 4, "num_heads": 2, "head_dim": 8},
-    "multilayer": {"num_latents": 4, "num_heads": 2, "head_dim": 8},
-    "ggem": {"groups": 4},
-}
 
 
 def make(name: str, **extra):
-    return build_pooler(name, H, L, **{**SMALL.get(name, {}), **extra})
+    return make_pooler(name, H, L, **extra)
 
 
 def hidden_states(batch: int, t: int) -> list[torch.Tensor]:
@@ -37,8 +34,8 @@ def pad(
     return padded, torch.cat([zeros, ones] if left else [ones, zeros], dim=1)
 
 
-def test_registry_has_every_pooler():
-    assert set(POOLERS) >= {
+def test_every_paper_pooler_has_a_config():
+    assert set(NAMES) >= {
         "mean",
         "first",
         "last_token",
@@ -50,7 +47,24 @@ def test_registry_has_every_pooler():
     }
 
 
-@pytest.mark.parametrize("name", sorted(POOLERS))
+@pytest.mark.parametrize("name", NAMES)
+def test_the_pooler_keeps_the_config_it_was_built_from(name):
+    pooler = build_pooler(pooling_config(name, "bidirectional"), H, L, normalize="zscore")
+    assert pooler.spec["_target_"] == pooling_config(name)._target_
+    assert pooler.spec["normalize"] == "zscore" and "hidden_size" not in pooler.spec
+    if name == "multilayer":
+        assert pooler.spec["attention"] == "bidirectional" == pooler.attention_mode
+
+
+@pytest.mark.parametrize(
+    "target", ["torch.nn.Linear", "torch.nn.functional.normalize", "modules.nothing.Here", None]
+)
+def test_a_config_that_names_no_pooler_is_refused(target):
+    with pytest.raises(TypeError, match="names a Pooler class"):
+        build_pooler({"_target_": target} if target else {}, H, L)
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_shape_and_unit_norm(name):
     pooler = make(name)
     states = hidden_states(3, 5)
@@ -60,7 +74,7 @@ def test_shape_and_unit_norm(name):
 
 
 @pytest.mark.parametrize("left", [False, True], ids=["right_pad", "left_pad"])
-@pytest.mark.parametrize("name", sorted(POOLERS))
+@pytest.mark.parametrize("name", NAMES)
 def test_pad_tokens_never_change_output(name, left):
     pooler = make(name).eval()
     states = hidden_states(2, 4)
@@ -106,7 +120,7 @@ def test_multilayer_reads_layer_vectors_by_attention():
     assert torch.allclose(causal(changed), causal(feats))  # causal reads the EOS states only
 
 
-@pytest.mark.parametrize("name", sorted(POOLERS))
+@pytest.mark.parametrize("name", NAMES)
 def test_gradients_reach_every_trainable_parameter(name):
     pooler = make(name)
     params = [p for p in pooler.parameters() if p.requires_grad]

@@ -119,14 +119,14 @@ def test_checkpoint_leaves_out_frozen_backbone_weights(minilm_path):
     from modules.backbones.hf import load_backbone
     from modules.backbones.regimes import apply_regime
     from modules.embedding.module import EmbeddingModule
-    from modules.embedding.poolers import build_pooler
+    from tests.modules.embedding.pooling import make_pooler
 
     backbone = apply_regime(
         load_backbone(minilm_path, "bidirectional", 16),
         "lora",
         {"r": 4, "lora_alpha": 8, "lora_dropout": 0.1},
     )
-    module = EmbeddingModule(build_pooler("mean", backbone.hidden_size), backbone=backbone)
+    module = EmbeddingModule(make_pooler("mean", backbone.hidden_size, 0), backbone=backbone)
     checkpoint = {"state_dict": module.state_dict()}
     module.on_save_checkpoint(checkpoint)
     keys = set(checkpoint["state_dict"])

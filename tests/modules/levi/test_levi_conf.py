@@ -6,18 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
 from modules.levi.method import LeviMethod
+from sweeps.config import compose_config
 
 CONF = Path(__file__).resolve().parents[3] / "conf"
 OPTIONS = sorted(p.stem for p in (CONF / "levi").glob("*.yaml"))
 
 
 def _method(*overrides: str, preset: str = "levi_shift") -> LeviMethod:
-    with initialize_config_dir(str(CONF), version_base=None):
-        cfg = compose("sweep", overrides=[f"+experiment={preset}", *overrides])
+    cfg = compose_config([f"+experiment={preset}", *overrides])
     return instantiate(cfg.levi, _recursive_=False)
 
 

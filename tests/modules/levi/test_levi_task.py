@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from modules.contract.per_example import read_per_example
@@ -16,6 +15,7 @@ from modules.contract.run import RunContext
 from modules.levi.task import LeviTask
 from sweeps.analysis import AnalysisSettings
 from sweeps.analysis.sanity import OK, VIOLATED, check_contract
+from sweeps.config import compose_config
 
 CONF = Path(__file__).resolve().parents[3] / "conf"
 
@@ -31,8 +31,7 @@ def _cfg(method: str, tiny_bert: str, out: Path, preset: str = "levi_ood"):
     overrides.append(
         "++levi.layers=" + ("[3]" if method in ("linear_probe", "full_ft") else "[1,3]")
     )
-    with initialize_config_dir(str(CONF), version_base=None):
-        return compose("sweep", overrides=overrides)
+    return compose_config(overrides)
 
 
 @pytest.mark.parametrize("method", ["levi", "levi_lora"])

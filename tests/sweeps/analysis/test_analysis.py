@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import re
+import shutil
+
 import numpy as np
 import pandas as pd
 import pytest
 from analysis_helpers import scores_frame, sweep_data
 from statsmodels.stats.multitest import multipletests
 
-from sweeps.analysis import AnalysisSettings, verdict_text, write_report
+from sweeps.analysis import AnalysisSettings, AsoSettings, verdict_text, write_report
 from sweeps.analysis.analyze import analyze
 from sweeps.analysis.load import RUN_COLUMNS, SweepData
 from sweeps.analysis.metrics import higher_is_better, select_metrics, task_type
 from sweeps.analysis.verdict import BETTER, NA, SAME, WORSE
+from sweeps.config import CONFIG_DIR, compose_config
+from sweeps.errors import SweepConfigError
 
 FAST = {"aso": {"enabled": True, "n_bootstrap": 50}, "n_permutations": 200}
 
@@ -162,13 +167,37 @@ def test_metric_selection_and_direction():
 def test_settings_from_dictconfig_and_validation():
     from omegaconf import OmegaConf
 
-    cfg = OmegaConf.create(
-        {"alpha": 0.01, "aso": {"n_bootstrap": 7}, "metrics": "sts/*", "other": 1}
-    )
+    cfg = OmegaConf.create({"alpha": 0.01, "aso": {"n_bootstrap": 7}, "metrics": ["sts/*"]})
     s = AnalysisSettings.from_config(cfg)
     assert s.alpha == 0.01 and s.aso.n_bootstrap == 7 and s.metrics == ["sts/*"]
-    with pytest.raises(ValueError):
-        AnalysisSettings.from_config({"test": "magic"})
+    assert isinstance(s.aso, AsoSettings) and s.minimize == ["*loss*", "*error*"]  # the defaults
+    assert AnalysisSettings.from_config({"test": "aso"}).aso.enabled
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"test": "magic"}, "analysis.test must be"),
+        ({"other": 1}, "analysis.other: Key 'other' not in 'AnalysisSettings'"),
+        ({"aso": {"n_bootstraps": 7}}, "analysis.aso.n_bootstraps"),
+        ({"alpha": "small"}, "analysis.alpha"),
+        ({"metrics": "sts/*"}, "analysis.metrics"),
+        ({"n_permutations": 0}, "analysis.n_permutations"),
+        ({"top_k": 0}, "analysis.top_k"),
+    ],
+)
+def test_a_bad_setting_is_one_error_naming_its_key(config, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        AnalysisSettings.from_config(config)
+
+
+def test_a_bad_setting_in_a_preset_is_refused_when_composed(tmp_path):
+    with pytest.raises(SweepConfigError, match="analysis.alpha"):
+        compose_config(["+experiment=smoke", "analysis.alpha=small"])
+    conf = shutil.copytree(CONFIG_DIR, tmp_path / "conf")
+    (conf / "experiment" / "typo.yaml").write_text("# @package _global_\nanalysis:\n  alpah: 0.01\n")
+    with pytest.raises(SweepConfigError, match="Key 'alpah' not in 'AnalysisSettings'"):
+        compose_config(["+experiment=typo"], conf)
 
 
 def _eight_designs(gap: float) -> SweepData:

@@ -10,10 +10,11 @@ import pytest
 from omegaconf import OmegaConf
 
 from sweeps.analysis.analyze import analyze
-from sweeps.analysis.intervals import DEFAULT_BOUNDS, metric_bounds
+from sweeps.analysis.intervals import metric_bounds
 from sweeps.analysis.render import markdown_report, verdict_text
-from sweeps.analysis.settings import AnalysisSettings
+from sweeps.analysis.settings import DEFAULT_BOUNDS, AnalysisSettings
 from sweeps.analysis.stats import aggregate
+from sweeps.config import compose_config
 from tests.sweeps.analysis.analysis_helpers import sweep_data
 
 
@@ -69,9 +70,14 @@ def test_the_studys_bounds_come_first_then_the_defaults_and_null_means_unbounded
     assert metric_bounds("gap", settings.ranges) is None
 
 
-def test_the_shipped_config_declares_the_same_defaults_as_the_code():
+def test_the_composed_config_takes_its_defaults_from_the_schema():
     shipped = OmegaConf.load(Path(__file__).resolve().parents[3] / "conf/analysis/default.yaml")
-    assert OmegaConf.to_container(shipped.default_bounds) == DEFAULT_BOUNDS
+    assert "default_bounds" not in shipped  # declared once, in the schema
+    composed = compose_config(["+experiment=smoke"]).analysis
+    assert OmegaConf.to_container(composed.default_bounds) == DEFAULT_BOUNDS
+    assert AnalysisSettings.from_config(OmegaConf.to_container(composed, resolve=True)).ranges == (
+        AnalysisSettings(target="val_acc").ranges
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,46 +1,48 @@
-"""The pooler registry and the shared interface: ``forward(TokenFeatures) -> [B, D]``,
-L2-normalized.
+"""The poolers' shared interface, ``forward(TokenFeatures) -> [B, D]`` L2-normalized, and the one
+way to build one: a Hydra config (``_target_`` + kwargs, the files of ``conf/pooling/``) given to
+:func:`build_pooler`, which remembers that config on the pooler (``spec``) so an exported model can
+rebuild it with ``hydra.utils.instantiate``.
 
-Every pooler is built as ``cls(hidden_size, num_layers, normalize=..., **config)`` and remembers
-its config so that an exported model can rebuild it by name (``build_pooler(name, hidden_size,
-num_layers, **config)``). ``normalize`` (``none | zscore | whiten``, ``normalize.py``) is fitted
-on the training texts by :meth:`Pooler.fit_normalizer`; by default it acts on the pooled vector,
-the multi-layer pooler applies it to each layer's vector.
+``normalize`` (``none | zscore | whiten``, ``normalize.py``) is fitted on the training texts by
+:meth:`Pooler.fit_normalizer`; by default it acts on the pooled vector, the multi-layer pooler
+applies it to each layer's vector.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
+from omegaconf import OmegaConf
 from torch import nn
 from torch.nn import functional as F
 
 from modules.backbones.features import TokenFeatures
 from modules.embedding.normalize import FeatureNormalizer
 
-POOLERS: dict[str, type[Pooler]] = {}
+SIZES = ("hidden_size", "num_layers")  # the backbone's, given at build time, never in a spec
 
 
-def register(name: str) -> Callable[[type[Pooler]], type[Pooler]]:
-    """Class decorator: make a pooler available under ``name``."""
+def build_pooler(
+    config: Mapping[str, Any], hidden_size: int, num_layers: int = 0, **overrides: Any
+) -> Pooler:
+    """The pooler ``config`` names (``_target_`` + kwargs, ``overrides`` win) for a backbone of
+    ``hidden_size`` and ``num_layers`` layers; its resolved config is kept as ``pooler.spec``."""
+    from hydra.utils import get_class, instantiate
 
-    def wrap(cls: type[Pooler]) -> type[Pooler]:
-        if name in POOLERS:
-            raise ValueError(f"pooler {name!r} registered twice")
-        cls.name = name
-        POOLERS[name] = cls
-        return cls
-
-    return wrap
-
-
-def build_pooler(name: str, hidden_size: int, num_layers: int = 0, **config: Any) -> Pooler:
-    """A registered pooler by name (``num_layers``: transformer layers, for multilayer pooling)."""
-    if name not in POOLERS:
-        raise KeyError(f"unknown pooler {name!r}; registered: {sorted(POOLERS)}")
-    return POOLERS[name](hidden_size, num_layers, **config)
+    given = OmegaConf.to_container(config, resolve=True) if OmegaConf.is_config(config) else config
+    spec = {k: v for k, v in {**given, **overrides}.items() if k not in SIZES}
+    target = spec.get("_target_")
+    try:
+        cls = get_class(target) if isinstance(target, str) else None
+    except (ImportError, ValueError):  # no such object, or not a class
+        cls = None
+    if not (isinstance(cls, type) and issubclass(cls, Pooler)):
+        raise TypeError(f"a pooler config names a Pooler class as _target_, got {target!r}")
+    pooler = instantiate(spec, hidden_size=hidden_size, num_layers=num_layers)
+    pooler.spec = spec
+    return pooler
 
 
 class Pooler(nn.Module):
@@ -49,16 +51,13 @@ class Pooler(nn.Module):
     instead (multi-layer pooling) sets ``normalizes_inputs`` and overrides
     :meth:`normalization_inputs` and :meth:`normalization_groups`."""
 
-    name = "base"
     normalizes_inputs = False
+    spec: dict[str, Any] | None = None  # the config it was built from (set by build_pooler)
 
-    def __init__(
-        self, hidden_size: int, num_layers: int = 0, normalize: str = "none", **config: Any
-    ) -> None:
+    def __init__(self, hidden_size: int, num_layers: int = 0, normalize: str = "none") -> None:
         super().__init__()
         self.hidden_size = hidden_size
         self.num_layers = num_layers
-        self.config = {**config, "normalize": normalize}
         self.normalizer = FeatureNormalizer(normalize, self.normalization_groups(), hidden_size)
 
     @property
