@@ -1,4 +1,5 @@
-"""``cfg.backbone`` → a loader of the backbone it names (source, attention, max length, dtype)."""
+"""``cfg.backbone`` → a loader of the backbone it names (source, attention, max length, dtype,
+packing)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def backbone_factory(cfg: DictConfig) -> Callable[[], Backbone]:
             str(b.attention),
             int(b.max_length),
             str(b.get("dtype", "float32")),
+            packing=str(b.get("packing", "sort")),
         )
 
     return build

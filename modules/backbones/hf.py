@@ -21,8 +21,9 @@ from typing import Literal
 import torch
 from torch import nn
 
+from modules.backbones.packing import ATTENTIONS, PACKINGS, PackedBatch, block_mask_4d
+
 Attention = Literal["causal", "bidirectional"]
-ATTENTIONS = ("causal", "bidirectional")
 
 
 def attention_mask_4d(mask: torch.Tensor, attention: str, dtype: torch.dtype) -> torch.Tensor:
@@ -76,18 +77,27 @@ def ensure_eos_and_pad(tokenizer) -> None:
 
 class Backbone(nn.Module):
     """A transformer returning all hidden states (embeddings + one per layer) under an explicit
-    attention mode. ``tokenize`` pads and truncates to ``max_length``."""
+    attention mode. ``tokenize`` pads and truncates to ``max_length``. ``packing`` is how text
+    lists are batched (``encode.encode_features``): ``none``, ``sort`` or ``prepack``."""
 
     def __init__(
-        self, model: nn.Module, tokenizer, attention: str = "causal", max_length: int = 64
+        self,
+        model: nn.Module,
+        tokenizer,
+        attention: str = "causal",
+        max_length: int = 64,
+        packing: str = "sort",
     ) -> None:
         super().__init__()
         if attention not in ATTENTIONS:
             raise ValueError(f"attention must be one of {ATTENTIONS}, got {attention!r}")
+        if packing not in PACKINGS:
+            raise ValueError(f"packing must be one of {PACKINGS}, got {packing!r}")
         self.model = model
         self.tokenizer = tokenizer
         self.attention = attention
         self.max_length = max_length
+        self.packing = packing
         self.source: str | None = None  # the folder the weights came from, while unchanged
         ensure_eos_and_pad(tokenizer)
         disable_builtin_causality(model)
@@ -126,6 +136,20 @@ class Backbone(nn.Module):
         )
         return tuple(out.hidden_states)
 
+    def forward_packed(self, batch: PackedBatch) -> tuple[torch.Tensor, ...]:
+        """All hidden states of packed rows (``packing.PackedBatch``): a block-diagonal mask and
+        position ids restarting per text (BERT's absolute positions restart too)."""
+        dtype = next(self.model.parameters()).dtype
+        out = self.model(
+            input_ids=batch.input_ids,
+            attention_mask=block_mask_4d(batch.segments, self.attention, dtype),
+            position_ids=batch.position_ids,
+            output_hidden_states=True,
+            use_cache=False,
+            return_dict=True,
+        )
+        return tuple(out.hidden_states)
+
 
 def load_backbone(
     source: str,
@@ -133,6 +157,7 @@ def load_backbone(
     max_length: int = 64,
     dtype: str = "float32",
     name: str | None = None,
+    packing: str = "sort",
 ) -> Backbone:
     """Load ``source`` (a local folder or a hub id) with ``AutoModel`` and ``AutoTokenizer``.
 
@@ -143,6 +168,6 @@ def load_backbone(
     tokenizer = AutoTokenizer.from_pretrained(str(source))
     model = AutoModel.from_pretrained(str(source), dtype=getattr(torch, dtype))
     model.eval()
-    backbone = Backbone(model, tokenizer, attention=attention, max_length=max_length)
+    backbone = Backbone(model, tokenizer, attention, max_length, packing)
     backbone.source = str(source)
     return backbone
