@@ -25,7 +25,8 @@ def token_ids(backbone: Backbone, texts: list[str]) -> list[list[int]]:
     )["input_ids"]
 
 
-def _padded_groups(ids: list[list[int]], packing: str, size: int) -> Iterator[list[int]]:
+def padded_groups(ids: list[list[int]], packing: str, size: int) -> Iterator[list[int]]:
+    """Texts per padded batch: ``size`` at a time, in the given order or sorted by length."""
     order = list(range(len(ids)))
     if packing == "sort":
         order.sort(key=lambda i: len(ids[i]))
@@ -33,7 +34,8 @@ def _padded_groups(ids: list[list[int]], packing: str, size: int) -> Iterator[li
         yield order[start : start + size]
 
 
-def _packed_groups(ids: list[list[int]], capacity: int, size: int) -> Iterator[list[list[int]]]:
+def packed_groups(ids: list[list[int]], capacity: int, size: int) -> Iterator[list[list[int]]]:
+    """Bins per packed batch: first-fit decreasing bins, grouped until they hold ``size`` texts."""
     group: list[list[int]] = []
     for members in first_fit_decreasing([len(i) for i in ids], capacity):
         group.append(members)
@@ -60,11 +62,11 @@ def encode_features(
     ids = token_ids(backbone, texts)
     if packing == "prepack":
         pad = backbone.tokenizer.pad_token_id
-        for group in _packed_groups(ids, backbone.max_length, batch_size):
+        for group in packed_groups(ids, backbone.max_length, batch_size):
             batch = PackedBatch.build(ids, group, pad).to(device)
             yield [k for b in group for k in b], batch.features(backbone.forward_packed(batch))
         return
-    for rows in _padded_groups(ids, packing, batch_size):
+    for rows in padded_groups(ids, packing, batch_size):
         enc = backbone.tokenizer.pad({"input_ids": [ids[i] for i in rows]}, return_tensors="pt")
         mask = enc["attention_mask"].to(device)
         hidden = backbone(enc["input_ids"].to(device), mask)

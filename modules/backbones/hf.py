@@ -21,7 +21,13 @@ from typing import Literal
 import torch
 from torch import nn
 
-from modules.backbones.packing import ATTENTIONS, PACKINGS, PackedBatch, block_mask_4d
+from modules.backbones.packing import (
+    ATTENTIONS,
+    PACKINGS,
+    PackedBatch,
+    block_mask_4d,
+    first_fit_decreasing,
+)
 
 Attention = Literal["causal", "bidirectional"]
 
@@ -149,6 +155,24 @@ class Backbone(nn.Module):
             return_dict=True,
         )
         return tuple(out.hidden_states)
+
+    def states(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, ...]:
+        """``forward`` of a padded batch, run as packed rows when ``packing == "prepack"`` (the
+        states come back in the batch's padded layout)."""
+        if self.packing != "prepack":
+            return self(input_ids, attention_mask)
+        keep = attention_mask.bool()
+        ids = [row[m].tolist() for row, m in zip(input_ids, keep, strict=True)]
+        capacity = max(self.max_length, max(len(i) for i in ids))
+        bins = first_fit_decreasing([len(i) for i in ids], capacity)
+        batch = PackedBatch.build(ids, bins, int(self.tokenizer.pad_token_id))
+        batch = batch.to(input_ids.device)
+        order = torch.tensor([k for b in bins for k in b], device=input_ids.device)
+        mask = attention_mask[order]  # the packed texts' order
+        inverse = torch.argsort(order)
+        return tuple(batch.unpack(h, mask)[inverse] for h in self.forward_packed(batch))
 
 
 def load_backbone(

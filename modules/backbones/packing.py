@@ -129,7 +129,11 @@ class PackedBatch:
             layer_mean=torch.matmul(averaging, flat).transpose(0, 1),
         )
 
-    def padded(self, states: torch.Tensor) -> torch.Tensor:
-        """One layer's packed ``[R, T, H]`` states as ``[n, Tmax, H]`` per text (zeros after it)."""
-        index, mask = self._flat_index()
-        return states.flatten(0, 1)[index] * mask[..., None].to(states.dtype)
+    def unpack(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """One layer's packed ``[R, T, H]`` states laid out as the padded batch of ``mask``
+        ``[n, T']`` (left or right padding; zeros on padding)."""
+        index, own = self._flat_index()
+        real = states.flatten(0, 1)[index][own.bool()]  # every text's tokens, text after text
+        out = states.new_zeros(*mask.shape, states.shape[-1])
+        out[mask.bool()] = real
+        return out

@@ -65,3 +65,20 @@ def test_prepacked_padded_and_sorted_states_agree(source, attention):
                 # per layer: SmolLM2's residual stream has outlier features in the hundreds
                 scale = a.abs().amax(dim=-1, keepdim=True).clamp(min=1.0)
                 assert ((a - b).abs() / scale).max().item() < 1e-4
+
+
+def test_padded_batch_run_packed_keeps_its_layout(source):
+    """``Backbone.states`` (the exported sentence-transformers module's forward) under prepack."""
+    backbone = load_backbone(source, "bidirectional", max_length=24)
+    enc = backbone.tokenize(TEXTS)
+    with torch.no_grad():
+        padded = backbone.states(enc["input_ids"], enc["attention_mask"])
+        backbone.packing = "prepack"
+        packed = backbone.states(enc["input_ids"], enc["attention_mask"])
+    real = enc["attention_mask"].bool()
+    assert len(packed) == backbone.num_layers + 1
+    for a, b in zip(padded, packed, strict=True):
+        a, b = a[real], b[real]
+        scale = a.abs().amax(dim=-1, keepdim=True).clamp(min=1.0)
+        assert ((a - b).abs() / scale).max().item() < 1e-4
+    assert (packed[-1][~real] == 0).all()
