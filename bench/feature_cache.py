@@ -2,16 +2,17 @@
 
     PYTHONPATH=. python bench/feature_cache.py [--part trial|throughput|both]
 
-``trial``: one frozen embedding trial (``pooling_grid``, design ``mean_causal``, SmolLM2, small
-data sizes below) with a cold cache (features built inside the trial) against the same trial with
-the cache warm, 3 repetitions interleaved (each cold run in a fresh output folder), median times
-and their ratio. The dequantized SmolLM2 weights are shared by both (not part of the cache).
+``trial``: one frozen embedding trial (``pooling_grid``, design ``mean_causal``, on MiniLM so
+that the cold build stays short; the small sizes of ``SMALL``, where the retrieval corpus, all
+STS-B test sentences, is most of the texts) with a cold cache (features built inside the trial) against the same trial with the cache warm,
+3 repetitions interleaved (each cold run in a fresh output folder), median times and their ratio.
 
-``throughput``: the cache builder's encoding (``token_cache.compute_features``: every hidden
-state kept, per-layer summaries and the packed last layer stored) against a bare
-``AutoModel`` forward pass of the same model over the same texts in their given order, padded per
-batch, at batch sizes 1, 8 and 32 (its best counts). Texts: the length mix of
-``packing_throughput.py``. Real (unpadded) tokens per second, one thread, median of 3.
+``throughput``: on MiniLM (bidirectional, as ``BertModel`` runs itself), the cache builder
+(``token_cache.compute_features``: every hidden state kept, per-layer summaries and the packed
+last layer stored, batched as ``backbone.packing`` says) against a bare ``AutoModel`` forward
+pass over the same texts in their given order, padded per batch, at batch sizes 1, 8 and 32 (its
+best counts). Texts: the length mix of ``packing_throughput.py``. Real (unpadded) tokens per
+second, one thread, median of 3.
 """
 
 from __future__ import annotations
@@ -31,16 +32,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from packing_throughput import length_mix, model_source  # noqa: E402
 
 SMALL = [
+    "backbone=minilm_l6",
     "design=mean_causal",
     "trainer.max_epochs=1",
-    "data.train_limit=64",
-    "data.dev_limit=16",
-    "data.dev_pairs=32",
-    "evaluation.sts_pairs=64",
-    "evaluation.retrieval_queries=16",
-    "evaluation.classification_train=40",
-    "evaluation.classification_test=40",
-    "evaluation.clustering_docs=40",
+    "data.train_limit=32",
+    "data.dev_limit=8",
+    "data.dev_pairs=16",
+    "evaluation.sts_pairs=32",
+    "evaluation.retrieval_queries=8",
+    "evaluation.classification_train=20",
+    "evaluation.classification_test=20",
+    "evaluation.clustering_docs=20",
+    "evaluation.max_chars=300",
+    "evaluation.heldout=false",
 ]
 BARE_BATCHES = (1, 8, 32)
 
@@ -66,19 +70,16 @@ def cache_size(output_dir: Path) -> str:
 
 
 def trial_part(repeats: int) -> None:
-    weights = Path(os.environ.get("BACKBONE_CACHE", "outputs/cache/backbones")).resolve()
     cold, warm, size = [], [], ""
     for r in range(repeats):
         with tempfile.TemporaryDirectory(prefix="bench-cache-") as tmp:
             out = Path(tmp)
-            (out / "cache").mkdir()
-            (out / "cache" / "backbones").symlink_to(weights)
             cold.append(one_trial(out, f"cold{r}"))
             warm.append(one_trial(out, f"warm{r}"))
             size = cache_size(out)
         print(f"  repetition {r + 1}: cold {cold[-1]:.1f} s, warm {warm[-1]:.1f} s", flush=True)
     c, w = statistics.median(cold), statistics.median(warm)
-    print(f"frozen trial (SmolLM2 causal, max_length 48, {size}; {' '.join(SMALL)}):")
+    print(f"frozen trial (MiniLM, {size}; {' '.join(SMALL)}):")
     print(f"| cache | seconds (median of {repeats}) | ratio |\n| --- | --- | --- |")
     print(f"| cold (built in the trial) | {c:.1f} | 1 |\n| warm | {w:.1f} | {c / w:.1f}x faster |")
 
@@ -101,14 +102,16 @@ def throughput_part(repeats: int, sentences: int, docs: int) -> None:
     from modules.backbones.hf import load_backbone
     from modules.backbones.token_cache import compute_features
 
-    source = model_source("smollm2")
-    backbone = load_backbone(source, "causal", 256)
+    source = model_source("minilm")
+    backbone = load_backbone(source, "bidirectional", 256)  # BertModel's own attention
     model = AutoModel.from_pretrained(source, dtype=torch.float32).eval()
     tokenizer = AutoTokenizer.from_pretrained(source)
     tokenizer.pad_token = tokenizer.pad_token or tokenizer.eos_token
     texts = length_mix(sentences, docs)
     ours_tokens = sum(len(i) for i in token_ids(backbone, texts))
-    bare_tokens = sum(len(i) for i in tokenizer(texts, truncation=True, max_length=256)["input_ids"])
+    bare_tokens = sum(
+        len(i) for i in tokenizer(texts, truncation=True, max_length=256)["input_ids"]
+    )
     compute_features(backbone, texts[:8], 32)  # warm-up
     ours, bare = [], {b: [] for b in BARE_BATCHES}
     for _ in range(repeats):
@@ -120,8 +123,10 @@ def throughput_part(repeats: int, sentences: int, docs: int) -> None:
     rates = {b: bare_tokens / statistics.median(t) for b, t in bare.items()}
     best = max(rates, key=rates.get)
     mine = ours_tokens / statistics.median(ours)
-    print(f"encoding throughput (SmolLM2 causal, {len(texts)} texts: {sentences} STS-B sentences, "
-          f"{docs} 20NG documents cut at 256 tokens; packing {backbone.packing}):")
+    print(
+        f"encoding throughput (MiniLM, {len(texts)} texts: {sentences} STS-B sentences, "
+        f"{docs} 20NG documents cut at 256 tokens; packing {backbone.packing}):"
+    )
     print("| encoder | tokens/s | ratio to the best bare batch |\n| --- | --- | --- |")
     for b, rate in rates.items():
         print(f"| bare AutoModel forward, batch {b} | {rate:.0f} | {rate / rates[best]:.2f} |")
@@ -132,8 +137,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--part", choices=("trial", "throughput", "both"), default="both")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--sentences", type=int, default=24)
-    parser.add_argument("--docs", type=int, default=8)
+    parser.add_argument("--sentences", type=int, default=48)
+    parser.add_argument("--docs", type=int, default=16)
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     torch.set_num_threads(1)
