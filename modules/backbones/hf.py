@@ -23,6 +23,7 @@ from torch import nn
 
 from modules.backbones.packing import (
     ATTENTIONS,
+    DEFAULT_PACKING,
     PACKINGS,
     PackedBatch,
     block_mask_4d,
@@ -92,7 +93,7 @@ class Backbone(nn.Module):
         tokenizer,
         attention: str = "causal",
         max_length: int = 64,
-        packing: str = "sort",
+        packing: str = DEFAULT_PACKING,
     ) -> None:
         super().__init__()
         if attention not in ATTENTIONS:
@@ -181,7 +182,7 @@ def load_backbone(
     max_length: int = 64,
     dtype: str = "float32",
     name: str | None = None,
-    packing: str = "sort",
+    packing: str = DEFAULT_PACKING,
 ) -> Backbone:
     """Load ``source`` (a local folder or a hub id) with ``AutoModel`` and ``AutoTokenizer``.
 

@@ -27,6 +27,8 @@ import torch
 from modules.backbones.features import TokenFeatures
 
 PACKINGS = ("none", "sort", "prepack")
+# fastest in bench/packing_throughput.py on CPU (bench/README.md); never more tokens than "sort"
+DEFAULT_PACKING = "prepack"
 ATTENTIONS = ("causal", "bidirectional")
 
 

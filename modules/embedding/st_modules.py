@@ -27,6 +27,7 @@ from sentence_transformers.base.modules import InputModule, Module
 
 from modules.backbones.features import TokenFeatures
 from modules.backbones.hf import Backbone, load_backbone
+from modules.backbones.packing import DEFAULT_PACKING
 from modules.embedding.model import ProjectionHead
 from modules.embedding.poolers import build_pooler
 
@@ -103,7 +104,7 @@ class BackboneInput(InputModule):
     def load(cls, model_name_or_path: str, subfolder: str = "", **kwargs: Any) -> BackboneInput:
         config = cls.load_config(model_name_or_path, subfolder=subfolder)
         folder = _folder(model_name_or_path, subfolder)
-        packing = str(config.get("packing", "sort"))  # folders exported before packing existed
+        packing = str(config.get("packing", DEFAULT_PACKING))  # folders exported before it existed
         return cls(
             load_backbone(
                 str(folder), config["attention"], int(config["max_length"]), packing=packing

@@ -72,6 +72,7 @@ def test_padded_batch_run_packed_keeps_its_layout(source):
     backbone = load_backbone(source, "bidirectional", max_length=24)
     enc = backbone.tokenize(TEXTS)
     with torch.no_grad():
+        backbone.packing = "sort"
         padded = backbone.states(enc["input_ids"], enc["attention_mask"])
         backbone.packing = "prepack"
         packed = backbone.states(enc["input_ids"], enc["attention_mask"])
