@@ -47,11 +47,6 @@ def _per_text(backbone, packing: str) -> list[tuple[torch.Tensor, ...]]:
     return out
 
 
-@pytest.fixture(scope="module", params=["smollm2", "minilm"])
-def source(request, smollm2_path, minilm_path):
-    return smollm2_path if request.param == "smollm2" else minilm_path
-
-
 @pytest.mark.parametrize("attention", ["causal", "bidirectional"])
 def test_prepacked_padded_and_sorted_states_agree(source, attention):
     backbone = load_backbone(source, attention, max_length=24)
