@@ -19,9 +19,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-PROGRESS_SECONDS = (
-    10.0  # one redraw per 10 s at most: Ray forwards every redraw of a worker as a line
-)
+PROGRESS_SECONDS = 10.0  # one redraw per 10 s at most: Ray forwards every redraw of a worker as a line
 
 
 def content_key(payload: Any, length: int = 12) -> str:
@@ -72,12 +70,6 @@ def build_once(path: Path, write: Callable[[Path], None]) -> Path:
 def progress(total: int, label: str, unit: str = "it") -> tqdm:
     """A tqdm bar on stderr with rate and ETA, redrawn at most every ``PROGRESS_SECONDS``."""
     return tqdm(
-        total=total,
-        desc=label,
-        unit=unit,
-        unit_scale=True,
-        file=sys.stderr,
-        mininterval=PROGRESS_SECONDS,
-        maxinterval=PROGRESS_SECONDS * 6,
-        dynamic_ncols=False,
+        total=total, desc=label, unit=unit, unit_scale=True, file=sys.stderr,
+        mininterval=PROGRESS_SECONDS, maxinterval=PROGRESS_SECONDS * 6, dynamic_ncols=False,
     )
