@@ -10,10 +10,10 @@ mean vectors of every text and its last-layer token states.
 Official code (siyan-zhao/prepacking): ``processor.py`` (commit 1a40ef32) lines 37-50 restart
 the positions per text and build one lower-triangular block per text, and line 65 takes the
 batch's longest text as the bin size (here: ``max_length``, so whole text lists pack densely);
-``utils.py`` (commit 2309e689) lines 36-37 pack with ``binpacking.to_constant_volume``. That package is not used here: its
-``to_constant_volume`` puts each item into the *least loaded* bin that fits (worst-fit decreasing,
-not first-fit) and scans every open bin in pure Python per item; first-fit decreasing on a numpy
-array of free space is a few lines and linear in C per item.
+``utils.py`` (commit 2309e689) lines 36-37 pack with ``binpacking.to_constant_volume``. That
+package (2.0.1) is not used here: its ``to_constant_volume`` puts each item into the *least
+loaded* bin that fits (worst-fit decreasing, not first-fit) and scans every open bin in pure
+Python per item; first-fit decreasing on a numpy array of free space is a few lines.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import torch
 from modules.backbones.features import TokenFeatures
 
 PACKINGS = ("none", "sort", "prepack")
-# fastest in bench/packing_throughput.py on CPU (bench/README.md); never more tokens than "sort"
+# the fastest on CPU in bench/packing_throughput.py, with the least padding (bench/README.md)
 DEFAULT_PACKING = "prepack"
 ATTENTIONS = ("causal", "bidirectional")
 
