@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (speed targets live here, never as timed assertions in tests).
 #   make bench          all benchmarks
-#   bash bench/run.sh permutation|cli|callback|smoke|pooling_grid|soup_finetune|cl_baselines|cl_fewshot|mates_selection|levi_ood|levi_shift
+#   bash bench/run.sh permutation|cli|callback|packing|feature_cache|smoke|pooling_grid|soup_finetune|cl_baselines|cl_fewshot|mates_selection|levi_ood|levi_shift
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -29,6 +29,16 @@ fi
 if [[ $which == all || $which == callback ]]; then
   # The driver's MLflow callback, milliseconds per reported result (goal <= 5 ms), SQLite and server.
   PYTHONPATH=. "$PY" bench/callback_latency.py
+fi
+if [[ $which == all || $which == packing ]]; then
+  # Encoding tokens/s of backbone.packing none|sort|prepack on STS-B + 20NG (goal: prepack >= 2x none).
+  PYTHONPATH=. "$PY" bench/packing_throughput.py --model smollm2
+  PYTHONPATH=. "$PY" bench/packing_throughput.py --model minilm
+fi
+if [[ $which == all || $which == feature_cache ]]; then
+  # A frozen trial with a warm vs a cold cache (goal >= 10x); the cache builder's tokens/s vs a
+  # bare transformers forward at its best batch size (goal >= 0.9).
+  PYTHONPATH=. "$PY" bench/feature_cache.py
 fi
 if [[ $which == all || $which == smoke ]]; then
   # Target: about a minute on 2 CPU cores.

@@ -1,4 +1,5 @@
-"""``cfg.backbone`` → a loader of the backbone it names (source, attention, max length, dtype)."""
+"""``cfg.backbone`` → a loader of the backbone it names (source, attention, max length, dtype,
+packing)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from modules.backbones.hf import Backbone, load_backbone
+from modules.backbones.packing import DEFAULT_PACKING
 
 
 def backbone_source(node: Any) -> str:
@@ -27,6 +29,7 @@ def backbone_factory(cfg: DictConfig) -> Callable[[], Backbone]:
             str(b.attention),
             int(b.max_length),
             str(b.get("dtype", "float32")),
+            packing=str(b.get("packing", DEFAULT_PACKING)),
         )
 
     return build

@@ -21,8 +21,16 @@ from typing import Literal
 import torch
 from torch import nn
 
+from modules.backbones.packing import (
+    ATTENTIONS,
+    DEFAULT_PACKING,
+    PACKINGS,
+    PackedBatch,
+    block_mask_4d,
+    first_fit_decreasing,
+)
+
 Attention = Literal["causal", "bidirectional"]
-ATTENTIONS = ("causal", "bidirectional")
 
 
 def attention_mask_4d(mask: torch.Tensor, attention: str, dtype: torch.dtype) -> torch.Tensor:
@@ -76,18 +84,27 @@ def ensure_eos_and_pad(tokenizer) -> None:
 
 class Backbone(nn.Module):
     """A transformer returning all hidden states (embeddings + one per layer) under an explicit
-    attention mode. ``tokenize`` pads and truncates to ``max_length``."""
+    attention mode. ``tokenize`` pads and truncates to ``max_length``. ``packing`` is how text
+    lists are batched (``encode.encode_features``): ``none``, ``sort`` or ``prepack``."""
 
     def __init__(
-        self, model: nn.Module, tokenizer, attention: str = "causal", max_length: int = 64
+        self,
+        model: nn.Module,
+        tokenizer,
+        attention: str = "causal",
+        max_length: int = 64,
+        packing: str = DEFAULT_PACKING,
     ) -> None:
         super().__init__()
         if attention not in ATTENTIONS:
             raise ValueError(f"attention must be one of {ATTENTIONS}, got {attention!r}")
+        if packing not in PACKINGS:
+            raise ValueError(f"packing must be one of {PACKINGS}, got {packing!r}")
         self.model = model
         self.tokenizer = tokenizer
         self.attention = attention
         self.max_length = max_length
+        self.packing = packing
         self.source: str | None = None  # the folder the weights came from, while unchanged
         ensure_eos_and_pad(tokenizer)
         disable_builtin_causality(model)
@@ -126,6 +143,38 @@ class Backbone(nn.Module):
         )
         return tuple(out.hidden_states)
 
+    def forward_packed(self, batch: PackedBatch) -> tuple[torch.Tensor, ...]:
+        """All hidden states of packed rows (``packing.PackedBatch``): a block-diagonal mask and
+        position ids restarting per text (BERT's absolute positions restart too)."""
+        dtype = next(self.model.parameters()).dtype
+        out = self.model(
+            input_ids=batch.input_ids,
+            attention_mask=block_mask_4d(batch.segments, self.attention, dtype),
+            position_ids=batch.position_ids,
+            output_hidden_states=True,
+            use_cache=False,
+            return_dict=True,
+        )
+        return tuple(out.hidden_states)
+
+    def states(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, ...]:
+        """``forward`` of a padded batch, run as packed rows when ``packing == "prepack"`` (the
+        states come back in the batch's padded layout)."""
+        if self.packing != "prepack":
+            return self(input_ids, attention_mask)
+        keep = attention_mask.bool()
+        ids = [row[m].tolist() for row, m in zip(input_ids, keep, strict=True)]
+        capacity = max(self.max_length, max(len(i) for i in ids))
+        bins = first_fit_decreasing([len(i) for i in ids], capacity)
+        batch = PackedBatch.build(ids, bins, int(self.tokenizer.pad_token_id))
+        batch = batch.to(input_ids.device)
+        order = torch.tensor([k for b in bins for k in b], device=input_ids.device)
+        mask = attention_mask[order]  # the packed texts' order
+        inverse = torch.argsort(order)
+        return tuple(batch.unpack(h, mask)[inverse] for h in self.forward_packed(batch))
+
 
 def load_backbone(
     source: str,
@@ -133,6 +182,7 @@ def load_backbone(
     max_length: int = 64,
     dtype: str = "float32",
     name: str | None = None,
+    packing: str = DEFAULT_PACKING,
 ) -> Backbone:
     """Load ``source`` (a local folder or a hub id) with ``AutoModel`` and ``AutoTokenizer``.
 
@@ -143,6 +193,6 @@ def load_backbone(
     tokenizer = AutoTokenizer.from_pretrained(str(source))
     model = AutoModel.from_pretrained(str(source), dtype=getattr(torch, dtype))
     model.eval()
-    backbone = Backbone(model, tokenizer, attention=attention, max_length=max_length)
+    backbone = Backbone(model, tokenizer, attention, max_length, packing)
     backbone.source = str(source)
     return backbone

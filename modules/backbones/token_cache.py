@@ -4,9 +4,10 @@
 Only what the poolers read is stored (see ``features.TokenFeatures``): the last layer's token
 states, packed without padding (``tokens`` ``[total tokens, H]``, text ``i`` at rows
 ``offsets[i]:offsets[i + 1]``, so one long document does not pad every short sentence), and the
-per-layer last-token and mean vectors ``[N, L + 1, H]``, all in float16. Texts are encoded sorted
-by length (little padding), with a progress bar and an ETA on stderr (``modules.backbones.cache``,
-which also gives the content key, the file locks and the atomic writes). File locks make trials that start
+per-layer last-token and mean vectors ``[N, L + 1, H]``, all in float16. Texts are encoded as
+``backbone.packing`` says (``encode.py``; the stored values do not depend on it, so it is not part
+of the key), with a progress bar and an ETA on stderr (``modules.backbones.cache``, which also
+gives the content key, the file locks and the atomic writes). File locks make trials that start
 together compute it once: the texts are split into shards, each computed by the first trial to
 take it (so two trials starting together build one cache on two cores), merged by one trial while
 the others wait, then loaded by all (memory-mapped).
@@ -21,6 +22,7 @@ from pathlib import Path
 import torch
 
 from modules.backbones.cache import atomic_write, content_key, file_lock, progress, safe_name
+from modules.backbones.encode import encode_features, token_ids
 from modules.backbones.features import TokenFeatures
 from modules.backbones.hf import Backbone
 
@@ -90,14 +92,9 @@ class FeatureCache:
 def compute_features(
     backbone: Backbone, texts: list[str], batch_size: int = 32, label: str = "features"
 ) -> dict[str, torch.Tensor]:
-    """Run ``backbone`` over ``texts`` (sorted by length) and keep what the poolers need."""
-    lengths = [
-        len(ids)
-        for ids in backbone.tokenizer(texts, truncation=True, max_length=backbone.max_length)[
-            "input_ids"
-        ]
-    ]
-    order = sorted(range(len(texts)), key=lambda i: lengths[i])
+    """Run ``backbone`` over ``texts`` (batched as ``backbone.packing`` says) and keep what the
+    poolers need."""
+    lengths = [len(ids) for ids in token_ids(backbone, texts)]
     n, h, layers = len(texts), backbone.hidden_size, backbone.num_layers
     offsets = torch.zeros(n + 1, dtype=torch.long)
     offsets[1:] = torch.tensor(lengths, dtype=torch.long).cumsum(0)
@@ -107,16 +104,11 @@ def compute_features(
         "layer_last": torch.zeros(n, layers + 1, h, dtype=STORE_DTYPE),
         "layer_mean": torch.zeros(n, layers + 1, h, dtype=STORE_DTYPE),
     }
-    # texts run shortest first, so the bar (and its ETA) counts tokens, not texts
+    if backbone.tokenizer.padding_side == "left":  # token states are stored right-padded
+        raise ValueError("the feature cache expects a right-padding tokenizer")
+    # the bar (and its ETA) counts tokens, not texts: texts differ in length
     bar = progress(sum(lengths), f"[cache] {label}", unit="tok")
-    for done in range(0, n, batch_size):
-        rows = order[done : done + batch_size]
-        enc = backbone.tokenize([texts[i] for i in rows])
-        if backbone.tokenizer.padding_side == "left":  # store right-padded
-            raise ValueError("the feature cache expects a right-padding tokenizer")
-        feats = TokenFeatures.from_hidden_states(
-            backbone(enc["input_ids"], enc["attention_mask"]), enc["attention_mask"]
-        )
+    for rows, feats in encode_features(backbone, texts, batch_size):
         index = torch.tensor(rows)
         for j, i in enumerate(rows):
             out["tokens"][offsets[i] : offsets[i + 1]] = feats.tokens[j, : lengths[i]].to(

@@ -8,13 +8,14 @@ through the backbone. Each validation epoch logs ``val/loss`` (InfoNCE on dev tr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import lightning as L
 import numpy as np
 import torch
 from scipy.stats import spearmanr
 
+from modules.backbones.encode import encode_features
 from modules.backbones.features import TokenFeatures
 from modules.backbones.hf import Backbone
 from modules.backbones.token_cache import FeatureCache
@@ -149,18 +150,29 @@ class EmbeddingModule(L.LightningModule):
 
     @torch.no_grad()
     def encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
-        """L2-normalized embeddings ``[N, D]`` (float32), in the order of ``texts``."""
+        """L2-normalized embeddings ``[N, D]`` (float32), in the order of ``texts``. Texts not all
+        in the feature cache run through the backbone, batched as ``backbone.packing`` says."""
         was_training = self.training
         self.eval()
         size = batch_size or self.encode_batch_size
         texts = list(texts)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.zeros((len(texts), self.model.head.linear.out_features), dtype=np.float32)
-        for start in range(0, len(texts), size):
-            rows = order[start : start + size]
-            out[rows] = self.embed([texts[i] for i in rows]).float().cpu().numpy()
+        for rows, feats in self._feature_batches(texts, size):
+            out[rows] = self.model.embed(feats).float().cpu().numpy()
         self.train(was_training)
         return out
+
+    def _feature_batches(
+        self, texts: list[str], size: int
+    ) -> Iterator[tuple[list[int], TokenFeatures]]:
+        cached = self.cache is not None and self.backbone_frozen and self.cache.covers(texts)
+        if cached or self.model.backbone is None:
+            order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+            for start in range(0, len(texts), size):
+                rows = order[start : start + size]
+                yield rows, self.features([texts[i] for i in rows])
+        else:
+            yield from encode_features(self.model.backbone, texts, size)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return self.optimizer_factory([p for p in self.parameters() if p.requires_grad])

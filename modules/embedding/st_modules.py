@@ -5,8 +5,9 @@ with ``SentenceTransformer(path)`` needs this repository importable (run from th
 set ``PYTHONPATH``, or ``pip install -e .``):
 
 - ``modules.embedding.st_modules.BackboneInput``: tokenizer + Hugging Face model, run with the
-  trained attention mode (``attention`` in ``embedding_backbone_config.json``). It passes the same
-  explicit 4D mask as ``backbone.Backbone``, so a decoder trained bidirectionally stays
+  trained attention mode (``attention`` in ``embedding_backbone_config.json``; ``packing:
+  prepack`` runs each batch as packed rows). It passes the same explicit 4D mask as
+  ``backbone.Backbone``, so a decoder trained bidirectionally stays
   bidirectional when loaded (sentence-transformers' own ``Transformer`` would run it causally).
   It outputs ``token_embeddings`` and ``all_layer_embeddings``.
 - ``modules.embedding.st_modules.PoolerHead``: the pooler, rebuilt from its Hydra config
@@ -26,6 +27,7 @@ from sentence_transformers.base.modules import InputModule, Module
 
 from modules.backbones.features import TokenFeatures
 from modules.backbones.hf import Backbone, load_backbone
+from modules.backbones.packing import DEFAULT_PACKING
 from modules.embedding.model import ProjectionHead
 from modules.embedding.poolers import build_pooler
 
@@ -38,7 +40,7 @@ class BackboneInput(InputModule):
     """Tokenizer + transformer under an explicit ``attention`` mode (causal or bidirectional)."""
 
     config_file_name = "embedding_backbone_config.json"
-    config_keys = ["attention", "max_length"]
+    config_keys = ["attention", "max_length", "packing"]
     save_in_root = True
 
     def __init__(self, backbone: Backbone) -> None:
@@ -52,6 +54,10 @@ class BackboneInput(InputModule):
     @property
     def max_length(self) -> int:
         return self.backbone.max_length
+
+    @property
+    def packing(self) -> str:
+        return self.backbone.packing
 
     @property
     def max_seq_length(self) -> int:
@@ -69,7 +75,7 @@ class BackboneInput(InputModule):
         return dict(self.backbone.tokenize(texts))
 
     def forward(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        hidden = self.backbone(features["input_ids"], features["attention_mask"])
+        hidden = self.backbone.states(features["input_ids"], features["attention_mask"])
         features["token_embeddings"] = hidden[-1]
         features["all_layer_embeddings"] = hidden
         return features
@@ -98,7 +104,12 @@ class BackboneInput(InputModule):
     def load(cls, model_name_or_path: str, subfolder: str = "", **kwargs: Any) -> BackboneInput:
         config = cls.load_config(model_name_or_path, subfolder=subfolder)
         folder = _folder(model_name_or_path, subfolder)
-        return cls(load_backbone(str(folder), config["attention"], int(config["max_length"])))
+        packing = str(config.get("packing", DEFAULT_PACKING))  # folders exported before it existed
+        return cls(
+            load_backbone(
+                str(folder), config["attention"], int(config["max_length"]), packing=packing
+            )
+        )
 
 
 class PoolerHead(Module):

@@ -32,6 +32,12 @@ def minilm_path() -> str:
     return minilm_l6()
 
 
+@pytest.fixture(scope="module", params=["smollm2", "minilm"])
+def source(request, smollm2_path, minilm_path) -> str:
+    """Each bundled backbone in turn: the decoder (SmolLM2) and the encoder (MiniLM)."""
+    return smollm2_path if request.param == "smollm2" else minilm_path
+
+
 @pytest.fixture(autouse=True)
 def _few_threads():
     torch.set_num_threads(1)

@@ -17,11 +17,6 @@ def _last_layer(backbone, texts):
         return backbone(enc["input_ids"], enc["attention_mask"])[-1], enc["attention_mask"]
 
 
-@pytest.fixture(scope="module", params=["smollm2", "minilm"])
-def source(request, smollm2_path, minilm_path):
-    return smollm2_path if request.param == "smollm2" else minilm_path
-
-
 @pytest.mark.parametrize("attention", ["causal", "bidirectional"])
 def test_later_token_changes_earlier_state_only_when_bidirectional(source, attention):
     backbone = load_backbone(source, attention, max_length=16)
