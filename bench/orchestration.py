@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from itertools import pairwise
 from pathlib import Path
 
 from mlflow import MlflowClient
@@ -52,13 +53,10 @@ class Runners:
     """One function per runner; each runs ``trials`` trials and returns (wall s, trials' compute s)."""
 
     def __init__(self, scratch: Path, task: list[str]) -> None:
-        self.scratch, self.task, self.count = scratch, task, 0
+        self.scratch, self.task = scratch, task
 
     def _folder(self, name: str) -> Path:
-        self.count += 1
-        folder = self.scratch / f"{name}{self.count}"
-        folder.mkdir()
-        return folder
+        return Path(tempfile.mkdtemp(prefix=name, dir=self.scratch))
 
     def peer(self, peer: str, trials: int) -> dict:
         folder = self._folder(peer)
@@ -142,10 +140,15 @@ def trend_study(runners: Runners, sizes: list[int], repetitions: int, inputs: di
     per_trial = [sum(r["trial_s"]) / smallest for r in results["loop"]]
     record("tiny trials: compute per trial (sequential loop)", median(per_trial), "s", "", inputs, per_trial)
     for name in ("platform", "ray"):
+        spent = {n: [r["wall_s"] * SLOTS - c * n for r, c in zip(results[f"{name} {n}"], per_trial, strict=True)]
+                 for n in sizes}  # slot-seconds not spent on compute
         for n in sizes:
-            overhead = [(r["wall_s"] * SLOTS - c * n) / n for r, c in zip(results[f"{name} {n}"], per_trial, strict=True)]
-            record(f"tiny trials: {name} overhead per trial, {n} trials", median(overhead), "s",
-                   "flat in the trial count" if name == "platform" else "", inputs, overhead)
+            overhead = [o / n for o in spent[n]]
+            record(f"tiny trials: {name} overhead per trial, {n} trials", median(overhead), "s", "", inputs, overhead)
+        for low, high in pairwise(sorted(sizes)):  # the start-up paid once drops out: what each more trial costs
+            marginal = [(b - a) / (high - low) for a, b in zip(spent[low], spent[high], strict=True)]
+            record(f"tiny trials: {name} overhead per added trial, {low} -> {high} trials", median(marginal), "s",
+                   "flat" if name == "platform" else "", inputs, marginal)
     largest = max(sizes)
     _versus_ray(f"{largest} tiny trials", {"platform": results[f"platform {largest}"], "ray": results[f"ray {largest}"]},
                 inputs)
