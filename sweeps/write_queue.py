@@ -1,8 +1,8 @@
 """The driver's MLflow writes, off Tune's event loop: one writer thread, a bounded queue, in order.
 
 Tune calls its callbacks on its event loop, so a callback that writes to MLflow itself (one
-``log_batch`` per result: tens of milliseconds on SQLite or a local server) is time the loop does not
-schedule trials. Here the callback only queues a write; one writer thread per tracking URI writes the
+``log_batch`` per result) holds the loop for the write's round trip to the store, time in which it
+schedules no trial. Here the callback only queues a write; one writer thread per tracking URI writes the
 queue in the order it came (so in order per run), and the driver waits for it (``flush``) before the
 report, at the end of a sweep, on Ctrl-C and on errors, and before Tune saves its own state (a
 killed driver's resume must not find Tune ahead of MLflow). It counts the writes sent and
