@@ -49,7 +49,7 @@ def record(figure: str, value: float, unit: str, goal: str = "", inputs: dict[st
            runs: list[float] | None = None) -> None:
     """One figure (the median of ``runs`` when given) for this run's results; printed as well."""
     line = {"figure": figure, "value": value, "unit": unit, "goal": goal, "inputs": inputs or {},
-            "runs": runs or [], "load_at_start": os.getloadavg()[0]}
+            "runs": runs or [], "load_when_recorded": os.getloadavg()[0]}
     print(f"{figure}: {_number(value)} {unit}" + (f"  (goal {goal})" if goal else ""), flush=True)
     if os.environ.get(RECORD_ENV):
         with open(os.environ[RECORD_ENV], "a") as out:
@@ -81,8 +81,8 @@ def update_table(readme: Path, run: dict[str, Any]) -> None:
     rows = [f"`make bench` of {run['date']}, commit {run['commit']}, {run['cpus']} CPUs, load average at "
             f"start {run['load_average_at_start']} (each figure: median of its repetitions, run interleaved "
             f"with its peers; the JSON in `bench/results/` has the inputs and every repetition).", "",
-            "| figure | value | goal | load at its start |", "|:--|--:|:--|--:|"]
-    rows += [f"| {f['figure']} | {_number(f['value'])} {f['unit']} | {f['goal']} | {f['load_at_start']:.1f} |"
+            "| figure | value | goal | load when recorded |", "|:--|--:|:--|--:|"]
+    rows += [f"| {f['figure']} | {_number(f['value'])} {f['unit']} | {f['goal']} | {f["load_when_recorded"]:.1f} |"
              for f in run["figures"]]
     block = "\n".join([START, *rows, END])
     text = readme.read_text()
