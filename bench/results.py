@@ -82,7 +82,7 @@ def update_table(readme: Path, run: dict[str, Any]) -> None:
             f"start {run['load_average_at_start']} (each figure: median of its repetitions, run interleaved "
             f"with its peers; the JSON in `bench/results/` has the inputs and every repetition).", "",
             "| figure | value | goal | load when recorded |", "|:--|--:|:--|--:|"]
-    rows += [f"| {f['figure']} | {_number(f['value'])} {f['unit']} | {f['goal']} | {f["load_when_recorded"]:.1f} |"
+    rows += [f"| {f['figure']} | {_number(f['value'])} {f['unit']} | {f['goal']} | {f['load_when_recorded']:.1f} |"
              for f in run["figures"]]
     block = "\n".join([START, *rows, END])
     text = readme.read_text()
