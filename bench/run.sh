@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Benchmarks (speed targets live here, never as timed assertions in tests).
-#   make bench          all benchmarks
-#   bash bench/run.sh permutation|cli|callback|packing|feature_cache|smoke|pooling_grid|soup_finetune|cl_baselines|cl_fewshot|mates_selection|levi_ood|levi_shift
+#   make bench          the ratio suite (all): each figure against its peer, into bench/results/ and
+#                       the table of bench/README.md
+#   bash bench/run.sh permutation|cli|callback|packing|feature_cache|orchestration|orchestration_quick
+#   bash bench/run.sh presets   whole-preset wall times (long; or one: smoke|pooling_grid|soup_finetune|
+#                       cl_baselines|cl_fewshot|mates_selection|levi_ood|levi_shift)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 which=${1:-all}
 out=$(mktemp -d /tmp/bench-XXXX)
+export BENCH_RECORD="$out/figures.jsonl" BENCH_LOAD="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 timed() {  # timed NAME CMD...: wall time of one command, printed as "NAME: N s"
   local name=$1; shift
@@ -40,37 +44,49 @@ if [[ $which == all || $which == feature_cache ]]; then
   # bare transformers forward at its best batch size (goal >= 0.9).
   PYTHONPATH=. "$PY" bench/feature_cache.py
 fi
-if [[ $which == all || $which == smoke ]]; then
+if [[ $which == all || $which == orchestration ]]; then
+  # This platform vs a plain loop, Hydra --multirun and plain Ray Tune (goals: efficiency >= 0.85 with
+  # 2 slots, <= 5% slower than Ray Tune, per-trial overhead flat from 8 to 128 trials).
+  PYTHONPATH=. "$PY" bench/orchestration.py
+fi
+if [[ $which == orchestration_quick ]]; then
+  # 4 tiny trials, one repetition, no figures recorded: does it all run
+  BENCH_RECORD= PYTHONPATH=. "$PY" bench/orchestration.py --quick
+fi
+if [[ $which == presets || $which == smoke ]]; then
   # Target: about a minute on 2 CPU cores.
   timed smoke_sweep "$PY" sweep.py +experiment=smoke "paths.output_dir=$out/smoke"
 fi
-if [[ $which == all || $which == pooling_grid ]]; then
+if [[ $which == presets || $which == pooling_grid ]]; then
   # Targets: <= 15 min on a first run (GGUF conversion + feature caches), <= 5 min cached.
   PYTHON=$PY bash bench/pooling_grid.sh "$out/pooling_grid"
 fi
-if [[ $which == all || $which == soup_finetune ]]; then
+if [[ $which == presets || $which == soup_finetune ]]; then
   # Target: <= 20 min on 2 CPU cores (5 MiniLM fine-tunings + uniform and greedy soups).
   timed soup_finetune "$PY" sweep.py +experiment=soup_finetune "paths.output_dir=$out/soup_finetune"
 fi
-if [[ $which == all || $which == cl_baselines ]]; then
+if [[ $which == presets || $which == cl_baselines ]]; then
   # Target: <= 20 min on 2 CPU cores, first run (MiniLM and EfficientNet-Lite0 feature caches
   # included): 6 methods x 3 seeds, each trial Split-20NG then Split-MNIST, + the report.
   timed cl_baselines "$PY" sweep.py +experiment=cl_baselines "paths.output_dir=$out/cl"
 fi
-if [[ $which == all || $which == cl_fewshot ]]; then
+if [[ $which == presets || $which == cl_fewshot ]]; then
   # Target: a few minutes (TEEN is training-free; one MiniLM feature cache).
   timed cl_fewshot "$PY" sweep.py +experiment=cl_fewshot "paths.output_dir=$out/cl"
 fi
-if [[ $which == all || $which == mates_selection ]]; then
+if [[ $which == presets || $which == mates_selection ]]; then
   # Target: <= 20 min on 2 CPU cores (3 selectors x 3 seeds, caches built inside the run).
   PYTHON=$PY bash bench/mates_selection.sh "$out/mates_selection"
 fi
-if [[ $which == all || $which == levi_ood ]]; then
+if [[ $which == presets || $which == levi_ood ]]; then
   # Target: <= 20 min on 2 CPU cores, 6 methods x 3 seeds, first run (feature cache included).
   timed levi_ood_sweep "$PY" sweep.py +experiment=levi_ood "paths.output_dir=$out/levi_ood"
 fi
-if [[ $which == all || $which == levi_shift ]]; then
+if [[ $which == presets || $which == levi_shift ]]; then
   # Target: <= 15 min on 2 CPU cores, 5 methods x 3 seeds, first run (feature cache included).
   timed levi_shift_sweep "$PY" sweep.py +experiment=levi_shift "paths.output_dir=$out/levi_shift"
+fi
+if [[ -s $BENCH_RECORD ]]; then
+  PYTHONPATH=. "$PY" bench/results.py "$BENCH_RECORD"
 fi
 echo "logs: $out"

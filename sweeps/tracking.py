@@ -1,7 +1,8 @@
 """MLflow tracking, written from the driver only: a parent run per sweep, a child run per trial.
 
 Trials never call MLflow (Ray's ``setup_mlflow`` races on experiment creation when trials start
-together and leaves runs RUNNING). This Tune callback is the single writer. Ray ships an
+together and leaves runs RUNNING). This Tune callback is the single writer; its trial writes go
+through ``sweeps.write_queue`` (one writer thread), so Tune's event loop never waits on MLflow. Ray ships an
 ``MLflowLoggerCallback``, but it has no parent run, no KILLED status for scheduler-stopped trials
 and makes duplicate runs when a sweep is restored; this one looks a trial's child run up by its Ray
 trial id, so a resumed sweep reuses its runs.
@@ -10,6 +11,8 @@ trial id, so a resumed sweep reuses its runs.
 from __future__ import annotations
 
 import json
+import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +46,7 @@ from sweeps.schedule import (
     schedule_text,
 )
 from sweeps.space import SEED_KEY, design_of
-from sweeps.write_queue import WriteQueue, queue_for
+from sweeps.write_queue import TrackingUnavailable, WriteQueue, queue_for
 
 SAMPLED_TAG = "sweep.sampled"  # a child's sampled values (seed included) as JSON: what rebuilds it
 SPACE_TAG = "sweep.space"  # the parent's search space as run (JSON {key: sweep expression}), command line included
@@ -60,11 +63,8 @@ MAX_PARAM_VALUE = 6000  # MLflow's limit on a param value
 PARAM_BATCH = 100  # MLflow's limit on params per log_batch
 _CLOSE_WAIT_S = 10.0
 OVERRIDES_FILE = "overrides.json"  # the parent's plain overrides (redacted), to rebuild a trial
+_SCHEDULES = threading.Lock()  # the writer thread adds to the schedules while Tune saves them
 NOT_METRICS = {*AUTO_RESULT_KEYS, "done", "trial_id", "experiment_tag", "should_checkpoint", FINAL_KEY}
-
-
-class TrackingUnavailable(OSError):
-    """The MLflow server stayed unreachable: an infrastructure failure (exit code 3), not bad input."""
 
 
 class MLflowTracking(Callback):
@@ -95,8 +95,14 @@ class MLflowTracking(Callback):
         return state
 
     def get_state(self) -> dict[str, Any] | None:
-        """Saved with the sweep's Ray state, so a resumed PBT sweep keeps its schedules."""
-        return {"schedules": self._schedules} if self._schedules else None
+        """Saved with the sweep's Ray state, so a resumed PBT sweep keeps its schedules. Tune calls
+        it before its saved state becomes the one a resume reads: the queued writes go first, so a
+        killed driver's resume never finds a result in Tune's state that MLflow lacks (it waits for
+        the writes in flight only; during an outage they wait in memory, as they must)."""
+        if not self.queue.outage:
+            self.queue.flush(_CLOSE_WAIT_S)
+        with _SCHEDULES:
+            return {"schedules": {k: list(v) for k, v in self._schedules.items()}} if self._schedules else None
 
     def set_state(self, state: dict[str, Any]) -> None:
         self._schedules = dict(state.get("schedules", {}))
@@ -121,6 +127,7 @@ class MLflowTracking(Callback):
             name = title or f"{experiment} · {time.strftime('%m-%d %H:%M')}"
             run = self.client.create_run(self.experiment_id, run_name=name, tags={**tags, SWEEP_TAG: experiment})
             self.parent_run_id = run.info.run_id
+        self.queue.reset_counts()
         return self.parent_run_id
 
     def log_parent_summary(
@@ -145,7 +152,10 @@ class MLflowTracking(Callback):
         RUNNING (an interrupted sweep) become KILLED until a resume reopens them."""
         if not self.parent_run_id:
             return
-        self.queue.flush(_CLOSE_WAIT_S)  # the trials' queued writes first (a short wait: it may be down)
+        self.queue.close(_CLOSE_WAIT_S)  # the trials' queued writes first (a short wait: it may be down)
+        unrecorded = self.queue.unrecorded()
+        if unrecorded and self.queue.full is None:  # a full store is its own one-line error
+            print(f"warning: {unrecorded}", file=sys.stderr, flush=True)
         running = self.client.search_runs(
             [self.experiment_id],
             filter_string=f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{self.parent_run_id}' and attributes.status = 'RUNNING'",
@@ -212,7 +222,8 @@ class MLflowTracking(Callback):
             if step is not None:
                 self.client.log_batch(run_id, metrics=[Metric(k, v, now, step) for k, v in values.items()])
                 if ran_with is not None:
-                    add_step(self._schedules.setdefault(seen.trial_id, []), ran_with, step)
+                    with _SCHEDULES:
+                        add_step(self._schedules.setdefault(seen.trial_id, []), ran_with, step)
 
         self.queue.submit(write)
 
@@ -276,10 +287,13 @@ class MLflowTracking(Callback):
         return queue_for(self.uri)
 
     def flush(self, timeout: float | None = None) -> None:
-        """Wait for the writes queued during a server outage; raises ``TrackingUnavailable`` when
-        the server stays unreachable for ``retry_for_s`` (or ``timeout``) seconds."""
+        """Wait for the trials' queued writes; raises ``StoreFull`` when the store's disk filled up,
+        ``TrackingUnavailable`` when the server stays unreachable for ``retry_for_s`` (or
+        ``timeout``) seconds."""
         limit = self.retry_for_s if timeout is None else timeout
         left = self.queue.flush(limit)
+        if self.queue.full is not None:
+            raise self.queue.full
         if left:
             raise TrackingUnavailable(f"MLflow server {self.uri} unreachable for {limit:.0f} s; "
                                       f"{left} writes of this sweep are not recorded")

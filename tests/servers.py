@@ -1,4 +1,5 @@
-"""Real servers for end-to-end tests, on loopback only, each shut down by PID."""
+"""Real servers for end-to-end tests, on loopback only, each shut down by PID (the MLflow server's
+helpers live in sweeps/local_mlflow.py, which the benchmarks use too)."""
 
 from __future__ import annotations
 
@@ -6,39 +7,24 @@ import contextlib
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 
+from sweeps.local_mlflow import (
+    free_port,
+    mlflow_server,
+    start_mlflow_server,
+    stop_server,
+    wait_for_http,
+)
+
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_http(url: str, process: subprocess.Popen | None = None, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{url}: the server exited with code {process.returncode}")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except urllib.error.HTTPError:
-            return  # it answers (e.g. 401 without the auth token): it is up
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
+__all__ = ["BIN", "free_port", "kill_pids", "mlflow_server", "ray_cluster", "start_mlflow_server", "stop_server",
+           "wait_for_http"]
 
 
 def kill_pids(pids: set[int]) -> None:
@@ -50,37 +36,6 @@ def kill_pids(pids: set[int]) -> None:
     for pid in tree:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
-
-
-@contextlib.contextmanager
-def mlflow_server(folder: Path) -> Iterator[str]:
-    """A real ``mlflow server`` on 127.0.0.1 with a fresh SQLite store and artifact folder."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = start_mlflow_server(folder, port)
-    try:
-        wait_for_http(f"{url}/health", server)
-        yield url
-    finally:
-        stop_server(server)
-
-
-def start_mlflow_server(folder: Path, port: int) -> subprocess.Popen:
-    """``mlflow server`` on 127.0.0.1:``port`` over ``folder``'s store (started again on the same
-    folder, it serves the same runs); its output goes to ``folder/mlflow-server.log``."""
-    with (folder / "mlflow-server.log").open("a") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-             "--backend-store-uri", f"sqlite:///{folder}/server.db",
-             "--artifacts-destination", str(folder / "server-artifacts"), "--workers", "1"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    """SIGKILL a server and what it started, and reap it."""
-    kill_pids({server.pid})
-    server.wait(timeout=30)
 
 
 @contextlib.contextmanager

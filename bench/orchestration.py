@@ -1,0 +1,180 @@
+"""Orchestration efficiency against the peers: the same trials run by this platform, by a plain
+Python loop in one process (the sequential limit), by Hydra ``--multirun`` (basic launcher) and by
+plain Ray Tune with Ray's ``MLflowLoggerCallback`` (bench/peers.py, bench/hydra_peer.py).
+
+    python bench/orchestration.py            # 8 trials vs every peer, then the overhead trend 8 -> 32 -> 128
+    python bench/orchestration.py --quick    # 4 tiny trials, one repetition: does it all run
+
+Figures (each a median over repetitions that run every runner in turn):
+- efficiency = sum of trial compute / (wall x slots), the compute being the sequential loop's
+  trials of the same repetition (the same trainings: contention between parallel trials counts
+  against the runner, as it would for a user);
+- per-trial overhead = (wall x slots - compute) / trials, in seconds;
+- speedup over the sequential loop;
+- the platform's wall over plain Ray Tune's, both to the end of the trials' MLflow records (the
+  platform's significance report after that is timed by its own benchmark, and shown apart).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from itertools import pairwise
+from pathlib import Path
+
+from mlflow import MlflowClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.peers import hydra_sweep, platform_space  # noqa: E402
+from bench.results import interleaved, median, record  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SLOTS = 2
+
+
+def _env() -> dict[str, str]:
+    # one intra-op thread per trial everywhere: what Ray gives a 1-CPU trial
+    return {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+
+
+def _run(command: list[str], log: Path) -> None:
+    with log.open("w") as out:
+        done = subprocess.run(command, cwd=ROOT, env=_env(), stdout=out, stderr=subprocess.STDOUT, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{command[1]} exited {done.returncode}; its log: {log}\n{log.read_text()[-2000:]}")
+
+
+class Runners:
+    """One function per runner; each runs ``trials`` trials and returns (wall s, trials' compute s)."""
+
+    def __init__(self, scratch: Path, task: list[str]) -> None:
+        self.scratch, self.task = scratch, task
+
+    def _folder(self, name: str) -> Path:
+        return Path(tempfile.mkdtemp(prefix=name, dir=self.scratch))
+
+    def peer(self, peer: str, trials: int) -> dict:
+        folder = self._folder(peer)
+        start = time.perf_counter()
+        _run([sys.executable, "bench/peers.py", peer, "--trials", str(trials), "--slots", str(SLOTS),
+              "--out", str(folder / "out.json"), *self.task], folder / "log.txt")
+        wall = time.perf_counter() - start
+        return {"wall_s": wall, "trial_s": json.loads((folder / "out.json").read_text())["trial_s"]}
+
+    def hydra(self, trials: int) -> dict:
+        folder = self._folder("hydra")
+        start = time.perf_counter()
+        _run([sys.executable, "bench/hydra_peer.py", "-m", *self.task, *hydra_sweep(trials),
+              f"hydra.sweep.dir={folder}/multirun", f"+bench.out={folder}/trials.jsonl"], folder / "log.txt")
+        wall = time.perf_counter() - start
+        lines = (folder / "trials.jsonl").read_text().splitlines()
+        return {"wall_s": wall, "trial_s": [json.loads(line)["trial_s"] for line in lines]}
+
+    def platform(self, trials: int) -> dict:
+        """``python sweep.py``; also the wall to the end of the trials (the moment the runner logs
+        ``sweep_wall_s``, before the significance report)."""
+        folder = self._folder("p")
+        started = time.time()
+        start = time.perf_counter()
+        _run([sys.executable, "sweep.py", *self.task, *platform_space(trials), f"paths.output_dir={folder}",
+              "sweep.name=orch", f"cluster.num_cpus={SLOTS}", f"cluster.tmp_dir={folder}/r", "sweep.verbose=0"],
+             folder / "log.txt")
+        wall = time.perf_counter() - start
+        client = MlflowClient(f"sqlite:///{folder}/mlflow.db")
+        (parent,) = client.search_runs([client.get_experiment_by_name("orch").experiment_id],
+                                       filter_string="metrics.sweep_wall_s > 0")
+        (logged,) = client.get_metric_history(parent.info.run_id, "sweep_wall_s")
+        return {"wall_s": logged.timestamp / 1000 - started, "wall_with_report_s": wall}
+
+
+def figures(label: str, trials: int, runs: dict[str, list[dict]], compute: list[float], inputs: dict) -> None:
+    """Record efficiency, overhead and speedup of every runner from per-repetition results."""
+    sequential = [r["wall_s"] for r in runs["loop"]]
+    for name, results in runs.items():
+        slots = SLOTS if name in ("platform", "ray") else 1
+        walls = [r["wall_s"] for r in results]
+        efficiency = [c / (w * slots) for c, w in zip(compute, walls, strict=True)]
+        overhead = [(w * slots - c) / trials for c, w in zip(compute, walls, strict=True)]
+        speedup = [s / w for s, w in zip(sequential, walls, strict=True)]
+        goal = "≥ 0.85" if slots == SLOTS else ""
+        record(f"{label}: {name} efficiency ({slots} slot{'s' * (slots > 1)})", median(efficiency), "",
+               goal, inputs, efficiency)
+        record(f"{label}: {name} overhead per trial", median(overhead), "s", "", inputs, overhead)
+        if name != "loop":
+            record(f"{label}: {name} speedup over the sequential loop", median(speedup), "x", "", inputs, speedup)
+
+
+def efficiency_study(runners: Runners, trials: int, repetitions: int, inputs: dict) -> None:
+    runs = interleaved({"loop": lambda: runners.peer("loop", trials), "hydra": lambda: runners.hydra(trials),
+                        "platform": lambda: runners.platform(trials), "ray": lambda: runners.peer("ray", trials)},
+                       repetitions)
+    compute = [sum(r["trial_s"]) for r in runs["loop"]]
+    label = f"{trials} trials"
+    record(f"{label}: compute per trial (sequential loop)", median([c / trials for c in compute]), "s",
+           "about 15 s", inputs, [c / trials for c in compute])
+    figures(label, trials, runs, compute, inputs)
+    _versus_ray(label, runs, inputs)
+
+
+def _versus_ray(label: str, runs: dict[str, list[dict]], inputs: dict) -> None:
+    ratio = [p["wall_s"] / r["wall_s"] for p, r in zip(runs["platform"], runs["ray"], strict=True)]
+    record(f"{label}: platform wall / plain Ray Tune wall", median(ratio), "x", "≤ 1.05", inputs, ratio)
+    report = [p["wall_with_report_s"] - p["wall_s"] for p in runs["platform"]]
+    record(f"{label}: the platform's significance report after the trials", median(report), "s", "", inputs, report)
+
+
+def trend_study(runners: Runners, sizes: list[int], repetitions: int, inputs: dict) -> None:
+    """Per-trial overhead of the platform and of plain Ray Tune at growing trial counts (tiny
+    trials); the compute per trial is the sequential loop's on the smallest count."""
+    smallest = min(sizes)
+    runs = {"loop": lambda: runners.peer("loop", smallest)}
+    for n in sizes:
+        runs[f"platform {n}"] = lambda n=n: runners.platform(n)
+        runs[f"ray {n}"] = lambda n=n: runners.peer("ray", n)
+    results = interleaved(runs, repetitions)
+    per_trial = [sum(r["trial_s"]) / smallest for r in results["loop"]]
+    record("tiny trials: compute per trial (sequential loop)", median(per_trial), "s", "", inputs, per_trial)
+    for name in ("platform", "ray"):
+        spent = {n: [r["wall_s"] * SLOTS - c * n for r, c in zip(results[f"{name} {n}"], per_trial, strict=True)]
+                 for n in sizes}  # slot-seconds not spent on compute
+        for n in sizes:
+            overhead = [o / n for o in spent[n]]
+            record(f"tiny trials: {name} overhead per trial, {n} trials", median(overhead), "s", "", inputs, overhead)
+        for low, high in pairwise(sorted(sizes)):  # the start-up paid once drops out: what each more trial costs
+            marginal = [(b - a) / (high - low) for a, b in zip(spent[low], spent[high], strict=True)]
+            record(f"tiny trials: {name} overhead per added trial, {low} -> {high} trials", median(marginal), "s",
+                   "flat" if name == "platform" else "", inputs, marginal)
+    largest = max(sizes)
+    _versus_ray(f"{largest} tiny trials", {"platform": results[f"platform {largest}"], "ray": results[f"ray {largest}"]},
+                inputs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="4 tiny trials, 1 repetition")
+    parser.add_argument("--trials", type=int, default=8)
+    parser.add_argument("--task", nargs="*", default=["trainer.max_epochs=20", "data.batch_size=16"],
+                        help="overrides that size a trial of the efficiency study")
+    parser.add_argument("--tiny", nargs="*", default=["trainer.max_epochs=1"], help="overrides of a tiny trial")
+    parser.add_argument("--sizes", type=int, nargs="*", default=[8, 32, 128], help="trial counts of the trend")
+    parser.add_argument("--repetitions", type=int, default=3)
+    args = parser.parse_args()
+    if args.quick:
+        args.trials, args.task, args.sizes, args.repetitions = 4, args.tiny, [4, 8], 1
+    print(f"load average at start: {os.getloadavg()}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="orch-", dir="/tmp") as scratch:
+        task = ["+experiment=smoke", *args.task]
+        inputs = {"task": task, "trials": args.trials, "slots": SLOTS, "repetitions": args.repetitions}
+        efficiency_study(Runners(Path(scratch), task), args.trials, args.repetitions, inputs)
+        tiny = ["+experiment=smoke", *args.tiny]
+        inputs = {"task": tiny, "sizes": args.sizes, "slots": SLOTS, "repetitions": args.repetitions}
+        trend_study(Runners(Path(scratch), tiny), args.sizes, args.repetitions, inputs)
+
+
+if __name__ == "__main__":
+    main()
