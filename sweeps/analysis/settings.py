@@ -102,6 +102,30 @@ class AnalysisSettings:
         return settings
 
 
+def apply_overrides(config: Mapping[str, Any] | Any | None, overrides: list[str]) -> dict[str, Any]:
+    """``config`` with each ``key=value`` applied (``n_permutations=auto``, ``aso.enabled=false``;
+    values read as YAML). ``ValueError`` names an override that is malformed or no setting."""
+    import yaml
+
+    data = _to_dict(config)
+    data["aso"] = dict(data.get("aso") or {})
+    sections = {"": {f.name for f in fields(AnalysisSettings)}, "aso": {f.name for f in fields(AsoSettings)}}
+    for override in overrides:
+        key, sep, text = override.partition("=")
+        section, _, name = key.strip().rpartition(".")
+        if not sep or name not in sections.get(section, ()) or name == "aso" and not section:
+            raise ValueError(f"--set {override!r}: expected KEY=VALUE with KEY an analysis setting "
+                             f"(e.g. n_permutations=auto, aso.enabled=false)")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise ValueError(f"--set {override!r}: the value is not YAML ({err})") from err
+        if isinstance(getattr(AsoSettings() if section else AnalysisSettings(), name), bool) and not isinstance(value, bool):
+            raise ValueError(f"--set {override!r}: {key.strip()} is true or false")
+        (data["aso"] if section else data)[name] = value
+    return data
+
+
 def _to_dict(config: Any) -> dict[str, Any]:
     if config is None:
         return {}
