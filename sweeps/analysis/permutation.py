@@ -16,7 +16,7 @@ fully materialised resamples through a generic callable. Here the mean differenc
 difference are affine in the swap bits (Spearman up to a per-resample correction of the few tied
 values, :mod:`sweeps.analysis.spearman_swaps`), so a batch of resamples is one matrix-vector
 product: 10^4 to 10^5 resamples, the counts that a family of dozens of design pairs needs, stay
-cheap. V-measure uses batched counts.
+cheap. V-measure counts contingency cells (:mod:`sweeps.analysis.vmeasure_swaps`).
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sweeps.analysis.per_example import PairedExamples, v_measure_batched
+from sweeps.analysis.per_example import PairedExamples
 from sweeps.analysis.spearman_swaps import spearman_difference
 from sweeps.analysis.swaps import Affine, Unpacked, packed_width
+from sweeps.analysis.vmeasure_swaps import VMeasureDifference
 
 BATCH = 512  # resamples evaluated at once (memory: BATCH x examples per stratum)
 
@@ -93,13 +94,5 @@ def _stratum_statistic(pair: PairedExamples, statistic: str):
     if statistic == "spearman":
         return spearman_difference(a.astype(float), b.astype(float), pair.target)
     if statistic == "v_measure":
-        target = pair.target
-        labels, codes = np.unique(np.concatenate([a, b]), return_inverse=True)
-        code_a, code_b, n_codes = codes[: len(a)], codes[len(a) :], len(labels)
-
-        def v_measure(swap: np.ndarray) -> np.ndarray:
-            x, y = np.where(swap, code_b, code_a), np.where(swap, code_a, code_b)
-            return v_measure_batched(x, target, n_codes) - v_measure_batched(y, target, n_codes)
-
-        return Unpacked(v_measure, len(a))
+        return Unpacked(VMeasureDifference(a, b, pair.target), len(a))
     raise ValueError(f"unknown per-example statistic {statistic!r}")

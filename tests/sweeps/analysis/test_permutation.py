@@ -95,3 +95,19 @@ def test_tied_spearman_ranks_equal_scipy_rankdata(n):
     with np.errstate(invalid="ignore", divide="ignore"):
         expected = spearman(np.where(swap, b, a)) - spearman(np.where(swap, a, b))
     assert np.allclose(TiedRanks(a, b, tc, tn)(swap), expected, equal_nan=True)
+
+
+def test_v_measure_difference_with_one_cluster_on_a_side():
+    """One cluster has zero entropy only up to rounding in the k log k form; it must give V = 0."""
+    rng = np.random.default_rng(5)
+    n = 40
+    target = rng.integers(0, 3, n)
+    a, b = np.zeros(n, int), rng.integers(0, 3, n)
+    fn = _stratum_statistic(PairedExamples(a, b, target), "v_measure")
+    packed, swap = _swaps(rng, n, 20)
+    packed[0], swap[0] = 0, False  # A' is the single cluster
+    expected = [
+        v_measure_batched(np.where(s, b, a), target) - v_measure_batched(np.where(s, a, b), target)
+        for s in swap
+    ]
+    assert np.allclose(fn(packed), expected, atol=1e-12)
