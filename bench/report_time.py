@@ -2,11 +2,14 @@
 in the same run (interleaved, medians), and whether both give the same p-values.
 
     python bench/report_time.py --tracking-uri sqlite:////path/mlflow.db --experiment pooling_grid \
-        [--before COMMIT] [--designs 7] [--repeats 3]
+        [--before COMMIT] [--designs 7] [--repeats 3] [--set aso.enabled=false ...]
 
 The store is only read: ``--designs N`` keeps the first N designs (sorted) by soft-deleting the
 others' child runs in a copy of the SQLite file (the artifacts stay where the runs point).
-``--before`` runs the given commit's tree (``git archive``) on the same store. Prints the load
+``--before`` runs the given commit's tree (``git archive``) on the same store. Each run is what
+``python -m sweeps.report`` does (load, analyse, write the report folder), through a driver that
+older commits also run: the logged analysis settings with ``--set`` applied (as the CLI's
+``--set``). Prints the load
 average first, then seconds per run, medians, the ratio, and the largest difference of every
 column of ``pvalues.csv`` and ``pvalues_per_seed.csv`` between the two (p columns must be 0).
 """
@@ -29,6 +32,24 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = ("pvalues.csv", "pvalues_per_seed.csv")
+DRIVER = """
+import sys, yaml
+from sweeps.analysis.analyze import analyze
+from sweeps.analysis.load import load_sweep
+from sweeps.analysis.render import verdict_text
+from sweeps.analysis.report import settings_for, write_report
+uri, experiment, out, *overrides = sys.argv[1:]
+data = load_sweep(uri, experiment)
+config = dict(data.config.get("analysis") or {})
+config["aso"] = dict(config.get("aso") or {})
+for override in overrides:
+    key, value = override.split("=", 1)
+    section, _, name = key.rpartition(".")
+    (config[section] if section else config)[name] = yaml.safe_load(value)
+analysis = analyze(data, settings_for(data, config))
+write_report(analysis, out)
+print(verdict_text(analysis))
+"""
 
 
 def main() -> int:
@@ -38,6 +59,8 @@ def main() -> int:
     parser.add_argument("--before", help="a commit to time on the same store, interleaved")
     parser.add_argument("--designs", type=int, help="keep only the first N designs (sorted)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE",
+                        help="change a logged analysis setting, e.g. aso.enabled=false")
     args = parser.parse_args()
     print(f"load average at start: {os.getloadavg()}")
     with tempfile.TemporaryDirectory(prefix="report-bench-") as scratch:
@@ -51,7 +74,7 @@ def main() -> int:
         times: dict[str, list[float]] = {name: [] for name in trees}
         for rep in range(args.repeats):
             for name, tree in trees.items():
-                seconds = run_report(tree, uri, args.experiment, work / f"{name}-{rep}")
+                seconds = run_report(tree, uri, args.experiment, work / f"{name}-{rep}", args.overrides)
                 times[name].append(seconds)
                 print(f"{name} #{rep + 1}: {seconds:.1f} s", flush=True)
         medians = {name: statistics.median(values) for name, values in times.items()}
@@ -91,9 +114,8 @@ def export_commit(commit: str, folder: Path) -> Path:
     return folder
 
 
-def run_report(tree: Path, uri: str, experiment: str, out: Path) -> float:
-    command = [sys.executable, "-m", "sweeps.report", "--experiment", experiment,
-               "--tracking-uri", uri, "--out", str(out)]
+def run_report(tree: Path, uri: str, experiment: str, out: Path, overrides: list[str]) -> float:
+    command = [sys.executable, "-c", DRIVER, uri, experiment, str(out), *overrides]
     start = time.perf_counter()
     done = subprocess.run(command, cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)},
                           capture_output=True, text=True, check=False)
