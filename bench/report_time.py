@@ -10,7 +10,8 @@ others' child runs in a copy of the SQLite file (the artifacts stay where the ru
 ``python -m sweeps.report`` does (load, analyse, write the report folder), through a driver that
 older commits also run: the logged analysis settings with ``--set`` applied (as the CLI's
 ``--set``). Prints the load
-average first, then seconds per run, medians, the ratio, and the largest difference of every
+average first, then seconds per run (wall, and CPU of the report process: on a loaded machine the
+CPU time is the comparable figure), medians, the ratio, and the largest difference of every
 column of ``pvalues.csv`` and ``pvalues_per_seed.csv`` between the two (p columns must be 0).
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -72,14 +74,17 @@ def main() -> int:
         if args.before:
             trees = {"before": export_commit(args.before, work / "before"), **trees}
         times: dict[str, list[float]] = {name: [] for name in trees}
+        cpu: dict[str, list[float]] = {name: [] for name in trees}
         for rep in range(args.repeats):
             for name, tree in trees.items():
-                seconds = run_report(tree, uri, args.experiment, work / f"{name}-{rep}", args.overrides)
+                seconds, cpu_seconds = run_report(tree, uri, args.experiment, work / f"{name}-{rep}", args.overrides)
                 times[name].append(seconds)
-                print(f"{name} #{rep + 1}: {seconds:.1f} s", flush=True)
+                cpu[name].append(cpu_seconds)
+                print(f"{name} #{rep + 1}: {seconds:.1f} s wall, {cpu_seconds:.1f} s CPU", flush=True)
         medians = {name: statistics.median(values) for name, values in times.items()}
         for name, median in medians.items():
-            print(f"{name}: median {median:.1f} s over {len(times[name])}")
+            print(f"{name}: median {median:.1f} s wall, {statistics.median(cpu[name]):.1f} s CPU "
+                  f"over {len(times[name])}")
         if args.before:
             print(f"ratio before / after: {medians['before'] / medians['after']:.1f}x")
             return compare(work / "before-0", work / "after-0")
@@ -114,15 +119,18 @@ def export_commit(commit: str, folder: Path) -> Path:
     return folder
 
 
-def run_report(tree: Path, uri: str, experiment: str, out: Path, overrides: list[str]) -> float:
+def run_report(tree: Path, uri: str, experiment: str, out: Path, overrides: list[str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds: user + system of the report process) of one report."""
     command = [sys.executable, "-c", DRIVER, uri, experiment, str(out), *overrides]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)},
                           capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"report failed in {tree} (exit {done.returncode}): {done.stderr[-2000:]}")
-    return seconds
+    return seconds, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def compare(before: Path, after: Path) -> int:
@@ -139,7 +147,7 @@ def compare(before: Path, after: Path) -> int:
             same_nan = old[column].isna().equals(new[column].isna())
             if gap > 0 or not same_nan:
                 print(f"{name} {column}: largest difference {gap:.3g}" + ("" if same_nan else ", NaN differ"))
-                differs |= column.startswith("p")
+                differs |= column == "p" or column.startswith("p_")
         print(f"{name}: {len(old)} rows compared")
     print("p-values identical" if not differs else "p-values DIFFER")
     return 1 if differs else 0
