@@ -86,7 +86,8 @@ def main() -> int:
             print(f"{name}: median {median:.1f} s wall, {statistics.median(cpu[name]):.1f} s CPU "
                   f"over {len(times[name])}")
         if args.before:
-            print(f"ratio before / after: {medians['before'] / medians['after']:.1f}x")
+            ratio_cpu = statistics.median(cpu["before"]) / statistics.median(cpu["after"])
+            print(f"ratio before / after: {medians['before'] / medians['after']:.1f}x wall, {ratio_cpu:.1f}x CPU")
             return compare(work / "before-0", work / "after-0")
     return 0
 
