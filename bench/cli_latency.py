@@ -1,5 +1,6 @@
 """CLI latency as a ratio to ``python -c "import hydra"`` (the floor for a Hydra CLI), interleaved,
-3 repetitions each, medians; prints the load average first.
+3 repetitions each, medians; prints the load average first. Each command must exit as it should
+(0, except the bad override: 2), else the figure would time a crash.
 
     python bench/cli_latency.py
 """
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 
+EXPECTED_EXIT = {"bad override": 2}
 CASES = {
     "import hydra": [sys.executable, "-c", "import hydra"],
     "--help": [sys.executable, "sweep.py", "--help"],
@@ -26,8 +28,11 @@ def main() -> None:
     for _ in range(3):
         for name, command in CASES.items():
             start = time.perf_counter()
-            subprocess.run(command, capture_output=True, env={**os.environ, "PYTHONPATH": "."}, check=False)
+            done = subprocess.run(command, capture_output=True, env={**os.environ, "PYTHONPATH": "."}, check=False)
             times[name].append(time.perf_counter() - start)
+            if done.returncode != EXPECTED_EXIT.get(name, 0):
+                raise SystemExit(f"{name}: exit {done.returncode}, expected {EXPECTED_EXIT.get(name, 0)}: "
+                                 f"{done.stderr.decode()[-500:]}")
     floor = statistics.median(times["import hydra"])
     for name, values in times.items():
         median = statistics.median(values)

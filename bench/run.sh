@@ -2,7 +2,7 @@
 # Benchmarks (speed targets live here, never as timed assertions in tests).
 #   make bench          the ratio suite (all): each figure against its peer, into bench/results/ and
 #                       the table of bench/README.md
-#   bash bench/run.sh permutation|cli|callback|packing|feature_cache|orchestration|orchestration_quick
+#   bash bench/run.sh permutation|cli|callback|packing|feature_cache|orchestration|orchestration_quick|report
 #   bash bench/run.sh presets   whole-preset wall times (long; or one: smoke|pooling_grid|soup_finetune|
 #                       cl_baselines|cl_fewshot|mates_selection|levi_ood|levi_shift)
 set -euo pipefail
@@ -60,6 +60,17 @@ fi
 if [[ $which == presets || $which == pooling_grid ]]; then
   # Targets: <= 15 min on a first run (GGUF conversion + feature caches), <= 5 min cached.
   PYTHON=$PY bash bench/pooling_grid.sh "$out/pooling_grid"
+fi
+if [[ $which == presets || $which == report ]]; then
+  # The significance report rebuilt from a finished pooling_grid store (REPORT_STORE, default: the
+  # one the pooling_grid benchmark just wrote) with the preset's analysis settings. Target: <= 15 s.
+  store=${REPORT_STORE:-$out/pooling_grid/mlflow.db}
+  if [[ -f $store ]]; then
+    PYTHONPATH=. "$PY" bench/report_time.py --tracking-uri "sqlite:///$store" --experiment pooling_grid \
+      --set aso.enabled=false --set n_permutations=auto
+  else
+    echo "report: no store at $store (run the pooling_grid benchmark first, or set REPORT_STORE)"
+  fi
 fi
 if [[ $which == presets || $which == soup_finetune ]]; then
   # Target: <= 20 min on 2 CPU cores (5 MiniLM fine-tunings + uniform and greedy soups).

@@ -1,12 +1,14 @@
 """Rebuild a sweep's significance report from MLflow alone.
 
 ``python -m sweeps.report --experiment NAME [--parent RUN_ID] [--tracking-uri URI]
-[--out DIR] [--log]``
+[--out DIR] [--log] [--set KEY=VALUE ...]``
 
 Default parent: the experiment's most recent parent (sweep) run. Default tracking URI: the local
 store ``sqlite:///<abs outputs>/mlflow.db``. Default folder: ``outputs/reports/<NAME>/<RUN_ID>``.
 The report is logged to the parent run (under ``report/``) only with ``--log``: rebuilding is
-read-only unless asked. Unknown experiment or parent run: one line on stderr, exit code 2.
+read-only unless asked. ``--set`` changes an analysis setting that the sweep logged (e.g.
+``--set n_permutations=auto --set aso.enabled=false``). Unknown experiment or parent run, or a
+bad ``--set``: one line on stderr, exit code 2.
 """
 
 from __future__ import annotations
@@ -36,14 +38,19 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, help="report folder (default: outputs/reports/NAME/RUN_ID)"
     )
     parser.add_argument("--log", action="store_true", help="also log the report to the parent run")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+        help="change a logged analysis setting (repeatable), e.g. aso.enabled=false",
+    )
     args = parser.parse_args(argv)
     uri = args.tracking_uri or default_tracking_uri()
     try:
+        check_overrides(args.overrides)
         if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
             raise SweepConfigError(f"no MLflow store at {uri} (give --tracking-uri)")
         parent = args.parent or load_sweep_parent(uri, args.experiment)
         out = args.out or Path("outputs") / "reports" / args.experiment / parent
-        text = report_sweep(uri, args.experiment, parent, None, out, log=args.log)
+        text = report_sweep(uri, args.experiment, parent, None, out, log=args.log, overrides=args.overrides)
     except SweepConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -53,6 +60,17 @@ def main(argv: list[str] | None = None) -> int:
         + (" and logged to the parent run" if args.log else "")
     )
     return 0
+
+
+def check_overrides(overrides: list[str]) -> None:
+    """Malformed or unknown ``--set`` overrides, or invalid values: SweepConfigError, before any
+    MLflow read."""
+    from sweeps.analysis.settings import AnalysisSettings, apply_overrides
+
+    try:
+        AnalysisSettings.from_config(apply_overrides({}, overrides))
+    except ValueError as err:
+        raise SweepConfigError(str(err)) from err
 
 
 def load_sweep_parent(uri: str, experiment: str) -> str:

@@ -18,7 +18,7 @@ from sweeps.analysis.load import ReportError, SweepData, load_sweep
 from sweeps.analysis.plots import make_plots
 from sweeps.analysis.render import markdown_report, run_description, verdict_text
 from sweeps.analysis.sanity import violations
-from sweeps.analysis.settings import AnalysisSettings
+from sweeps.analysis.settings import AnalysisSettings, apply_overrides
 
 ARTIFACT_DIR = "report"
 SANITY_TAG = "sanity"
@@ -26,11 +26,14 @@ NOTE_TAG = "mlflow.note.content"  # rendered as the run's description on its MLf
 MAX_TAG_LENGTH = 5000  # MLflow's limit for a tag value is 8,000 characters
 
 
-def settings_for(data: SweepData, analysis: Any = None) -> AnalysisSettings:
-    """``analysis`` if given, else the parent's logged ``analysis`` config; target and mode default
-    to the logged ``sweep.metric`` / ``sweep.mode``."""
+def settings_for(
+    data: SweepData, analysis: Any = None, overrides: list[str] | None = None
+) -> AnalysisSettings:
+    """``analysis`` if given, else the parent's logged ``analysis`` config, then ``overrides``
+    (``key=value``); target and mode default to the logged ``sweep.metric`` / ``sweep.mode``."""
     logged = data.config.get("analysis") if isinstance(data.config.get("analysis"), dict) else {}
-    settings = AnalysisSettings.from_config(analysis if analysis is not None else logged)
+    config = analysis if analysis is not None else logged
+    settings = AnalysisSettings.from_config(apply_overrides(config, overrides) if overrides else config)
     sweep = data.config.get("sweep") if isinstance(data.config.get("sweep"), dict) else {}
     if settings.target is None and sweep.get("metric"):
         settings.target = str(sweep["metric"])
@@ -76,16 +79,18 @@ def report_sweep(
     analysis: Any = None,
     out_dir: Path | str = "report",
     log: bool = True,
+    overrides: list[str] | None = None,
 ) -> str:
     """Analyse a sweep from MLflow, write its report to ``out_dir``, log it to the parent run under
-    ``report/`` when ``log``; returns the verdict text (for the terminal)."""
+    ``report/`` when ``log``; returns the verdict text (for the terminal). ``overrides``
+    (``key=value``) change the logged analysis settings."""
     data = load_sweep(tracking_uri, experiment, parent_run_id)
     if not (data.runs["status"] == "FINISHED").any():
         raise ReportError(
             f"sweep '{experiment}' (parent run {data.parent_run_id}) has no finished child run: "
             "nothing to report"
         )
-    result = analyze(data, settings_for(data, analysis))
+    result = analyze(data, settings_for(data, analysis, overrides))
     write_report(result, Path(out_dir))
     if log:
         client = MlflowClient(tracking_uri=tracking_uri)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from sweeps.settings import typed
 
@@ -112,6 +113,30 @@ class AnalysisSettings:
         self.sanity = validate_contract(self.sanity)
         check_bounds(self.bounds)
         check_bounds(self.default_bounds, "analysis.default_bounds")
+
+
+def apply_overrides(config: Mapping[str, Any] | DictConfig | None, overrides: list[str]) -> dict[str, Any]:
+    """``config`` with each ``KEY=VALUE`` applied, values read as YAML (``n_permutations=auto``,
+    ``aso.enabled=false``); a malformed override, a key that is no setting or a value of the wrong
+    type is one ``ValueError`` naming the override. ``config`` itself is not modified."""
+    import yaml
+
+    if isinstance(config, DictConfig):
+        config = OmegaConf.to_container(config, resolve=True)  # type: ignore[assignment]
+    data = OmegaConf.create(dict(config or {}))
+    schema = OmegaConf.structured(AnalysisSettings)
+    for override in overrides:
+        key, sep, text = (part.strip() for part in override.partition("="))
+        try:
+            if not sep or not key:
+                raise ValueError("expected KEY=VALUE")
+            value = yaml.safe_load(text)
+            OmegaConf.update(schema, key, value, merge=True)  # the schema's type and key checks
+            OmegaConf.update(data, key, value, merge=True)
+        except (ValueError, yaml.YAMLError, OmegaConfBaseException) as err:
+            reason = str(err).strip().splitlines()[0]
+            raise ValueError(f"--set {override!r}: {reason} (e.g. n_permutations=auto, aso.enabled=false)") from err
+    return OmegaConf.to_container(data)  # type: ignore[return-value]
 
 
 def register_schema() -> None:

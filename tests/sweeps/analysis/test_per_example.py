@@ -127,3 +127,18 @@ def test_batched_v_measure_equals_scikit_learn():
     expected = [v_measure_score(target, row) for row in rows]
     assert np.allclose(v_measure_batched(rows, target), expected, atol=1e-12)
     assert v_measure_batched(target, target) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("reorder", [False, True])
+def test_alignment_equals_the_join_on_example_id(reorder):
+    """Same ids in the same order skip the join; any other order joins. Both give the join's rows."""
+    rng = np.random.default_rng(4)
+    ids = rng.permutation(50)
+    a = pd.DataFrame({"example_id": ids, "prediction": rng.normal(size=50), "target": rng.normal(size=50)})
+    b = a.assign(prediction=rng.normal(size=50))
+    if reorder:
+        b = b.iloc[::-1]
+    pair = align(PerExample("spearman", a), PerExample("spearman", b))
+    merged = a.merge(b, on="example_id", suffixes=("_a", "_b"))
+    assert np.array_equal(pair.a, merged["prediction_a"]) and np.array_equal(pair.b, merged["prediction_b"])
+    assert np.array_equal(pair.target, merged["target_a"])

@@ -8,6 +8,7 @@ from scipy import stats
 
 from sweeps.analysis.per_example import PairedExamples, v_measure_batched
 from sweeps.analysis.permutation import _stratum_statistic, permutation_test
+from sweeps.analysis.spearman_swaps import TiedRanks
 
 
 def _swaps(rng: np.random.Generator, n: int, count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -81,8 +82,6 @@ def test_null_p_values_are_roughly_uniform():
 @pytest.mark.parametrize("n", [2, 9, 300])
 def test_tied_spearman_ranks_equal_scipy_rankdata(n):
     """The count-based average ranks used when values repeat across examples."""
-    from sweeps.analysis.permutation import _TiedRanks
-
     def spearman(x: np.ndarray) -> np.ndarray:  # the reference: scipy's average ranks per resample
         return np.array([stats.spearmanr(row, t).statistic for row in x])
 
@@ -95,4 +94,20 @@ def test_tied_spearman_ranks_equal_scipy_rankdata(n):
     swap = rng.integers(0, 2, (64, n)).astype(bool)
     with np.errstate(invalid="ignore", divide="ignore"):
         expected = spearman(np.where(swap, b, a)) - spearman(np.where(swap, a, b))
-    assert np.allclose(_TiedRanks(a, b, tc, tn)(swap), expected, equal_nan=True)
+    assert np.allclose(TiedRanks(a, b, tc, tn)(swap), expected, equal_nan=True)
+
+
+def test_v_measure_difference_with_one_cluster_on_a_side():
+    """One cluster has zero entropy only up to rounding in the k log k form; it must give V = 0."""
+    rng = np.random.default_rng(5)
+    n = 40
+    target = rng.integers(0, 3, n)
+    a, b = np.zeros(n, int), rng.integers(0, 3, n)
+    fn = _stratum_statistic(PairedExamples(a, b, target), "v_measure")
+    packed, swap = _swaps(rng, n, 20)
+    packed[0], swap[0] = 0, False  # A' is the single cluster
+    expected = [
+        v_measure_batched(np.where(s, b, a), target) - v_measure_batched(np.where(s, a, b), target)
+        for s in swap
+    ]
+    assert np.allclose(fn(packed), expected, atol=1e-12)

@@ -110,6 +110,21 @@ def test_load_and_per_example_report(handmade, tmp_path):
     assert {f"report/{name}" for name in REPORT_FILES} <= logged
 
 
+def test_set_overrides_the_logged_analysis_and_a_bad_one_exits_2(handmade, tmp_path):
+    uri, _ = handmade
+    report_sweep(uri, "handmade", None, None, tmp_path / "r", log=False, overrides=["n_permutations=99"])
+    resolution = pd.read_csv(tmp_path / "r" / "resolution.csv")
+    per_example = resolution[(resolution["test"] == "per_example") & (resolution["scope"] == "sts/stsb/spearman")]
+    assert set(per_example["n"]) == {99}
+    proc = subprocess.run(
+        [sys.executable, "-m", "sweeps.report", "--experiment", "handmade", "--tracking-uri", uri,
+         "--out", str(tmp_path / "cli"), "--set", "aso.enabled=maybe"],
+        capture_output=True, text=True, env=_env(), timeout=300,
+    )
+    assert proc.returncode == 2 and proc.stderr.startswith("error: --set 'aso.enabled=maybe'")
+    assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "cli").exists()
+
+
 def test_unknown_experiment_and_parent(handmade):
     uri, _ = handmade
     with pytest.raises(ReportError, match="unknown MLflow experiment"):
