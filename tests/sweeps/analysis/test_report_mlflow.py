@@ -140,7 +140,7 @@ def test_a_sweep_with_no_finished_run_is_refused(handmade, tmp_path):
 # -- a real smoke sweep through Ray (tests/conftest.py's smoke_sweep, shared with tests/e2e) ---------------------------------------------------------------
 @pytest.mark.slow
 def test_sweep_ends_with_verdicts_and_report(smoke_sweep):
-    out, proc = smoke_sweep
+    out, proc = smoke_sweep.out, smoke_sweep.result
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Verdicts for sweep 'smoke'" in proc.stdout and "== metric val_acc" in proc.stdout
     client = MlflowClient(f"sqlite:///{out}/mlflow.db")
@@ -154,7 +154,7 @@ def test_sweep_ends_with_verdicts_and_report(smoke_sweep):
 
 @pytest.mark.slow
 def test_report_cli_round_trip(smoke_sweep, tmp_path):
-    out, _ = smoke_sweep
+    out = smoke_sweep.out
     uri = f"sqlite:///{out}/mlflow.db"
     cli = [sys.executable, "-m", "sweeps.report", "--tracking-uri", uri]
     done = subprocess.run(
