@@ -1,4 +1,4 @@
-"""One smoke sweep (1 design x 2 widths x 2 seeds, 3 epochs) interrupted every way a driver can
+"""One smoke sweep (1 learning rate x 2 widths x 2 seeds, 4 epochs) interrupted every way a driver can
 be, on one output folder; each check reads what the story recorded:
 
 1. two drivers of the same name start together on a fresh folder: one is refused with one line
@@ -39,10 +39,11 @@ from tests.e2e.mlflow_store import metric_steps, store_uri, sweep_runs
 pytestmark = pytest.mark.slow
 NAME = "resumable"
 ARGS = ["+experiment=smoke", f"sweep.name={NAME}", "sweep.verbose=0", "sweep.space.optim.lr='choice(0.01)'"]
-FULL = ["trainer.max_epochs=3", "sweep.seeds=[0,1]", "sweep.space.model.hidden='choice(16,32)'"]
-# Kill when Tune has recorded this many results (4 trials x (3 epochs + the final report) = 16)
+FULL = ["trainer.max_epochs=4", "sweep.seeds=[0,1]", "sweep.space.model.hidden='choice(16,32)'"]
+# Kill when Tune has recorded this many results (4 trials x (4 epochs + the final report) = 20), then
+# Ctrl-C at CTRL_C_AT or the first result after the last kill (two trials have finished by then)
 KILL_AT = [1, 4, 7, 10, 13]
-CTRL_C_AT = 14
+CTRL_C_AT = 15
 OUTLIVE_S = 15
 
 
@@ -174,7 +175,7 @@ def _tell(out: Path) -> Story:
 
     driver = _start([*common, "resume=true"], out / "ctrl-c.err")
     try:
-        _run_until(driver, state, CTRL_C_AT)
+        _run_until(driver, state, max(CTRL_C_AT, _results(state) + 1))
         driver.send_signal(signal.SIGINT)  # Ctrl-C: Tune saves its state and the driver exits
         driver.wait(timeout=120)
     finally:
@@ -242,7 +243,7 @@ def test_the_resumed_sweep_finishes_every_trial_and_logs_every_epoch_once(story)
     for child in mine:
         assert child.info.status == "FINISHED"
         # a finished trial that ran again, or an epoch reported twice, would show a step twice
-        assert metric_steps(story.out, child.info.run_id, "train_loss") == [1, 2, 3], child.info.run_name
+        assert metric_steps(story.out, child.info.run_id, "train_loss") == [1, 2, 3, 4], child.info.run_name
 
 
 def test_the_same_name_without_resume_starts_afresh_and_sets_the_old_state_aside(story):
