@@ -53,13 +53,15 @@ def mlflow_server(folder: Path) -> Iterator[str]:
 
 def start_mlflow_server(folder: Path, port: int) -> subprocess.Popen:
     """``mlflow server`` on 127.0.0.1:``port`` over ``folder``'s store (started again on the same
-    folder, it serves the same runs); its output goes to ``folder/mlflow-server.log``."""
+    folder, it serves the same runs); its output goes to ``folder/mlflow-server.log``. Without
+    MLflow's job runner: five more processes (GenAI jobs) that tracking never uses."""
     with (folder / "mlflow-server.log").open("a") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
              "--backend-store-uri", f"sqlite:///{folder}/server.db",
              "--artifacts-destination", str(folder / "server-artifacts"), "--workers", "1"],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
         )
 
 

@@ -1,25 +1,123 @@
-"""A sweep interrupted with Ctrl-C (SIGINT to its driver) mid-way, then resumed with resume=true.
-(A driver killed outright, SIGKILL, is resumed in tests/e2e/test_cluster_e2e.py.) Then the same
-name without resume starts a fresh sweep."""
+"""One smoke sweep (1 learning rate x 2 widths x 2 seeds, 4 epochs) interrupted every way a driver can
+be, on one output folder; each check reads what the story recorded:
+
+1. two drivers of the same name start together on a fresh folder: one is refused with one line
+   naming the other's PID and host (exit 2); the other is SIGKILLed at the first result;
+2. four more SIGKILLs, further into the sweep each time, each resumed with ``resume=true``: no
+   process of a killed driver's Ray session outlives it by 15 s;
+3. Ctrl-C (SIGINT) mid-way: exit 130, the resume command printed, the parent run KILLED;
+4. a resume that asks for other settings is refused, naming them (nothing restarts);
+5. the last resume finishes every trial: one parent, one child per trial, every epoch logged once;
+6. the same name again without resume, two drivers at once on the folder the sweep left: one is
+   refused, the other starts a fresh parent run and sets the finished sweep's Ray state aside.
+
+(A driver killed on a real two-node cluster is resumed in tests/e2e/test_cluster_e2e.py.)
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import psutil
 import pytest
+from mlflow import MlflowClient
 
 from tests.conftest import ROOT, run_sweep_cli
-from tests.e2e.mlflow_store import metric_steps, sweep_runs
+from tests.e2e.mlflow_store import metric_steps, store_uri, sweep_runs
 
 pytestmark = pytest.mark.slow
-ARGS = ["+experiment=smoke", "trainer.max_epochs=4", "sweep.max_concurrent=1", "sweep.name=resumable",
-        "sweep.seeds=[0]"]
+NAME = "resumable"
+ARGS = ["+experiment=smoke", f"sweep.name={NAME}", "sweep.verbose=0", "sweep.space.optim.lr='choice(0.01)'"]
+FULL = ["trainer.max_epochs=4", "sweep.seeds=[0,1]", "sweep.space.model.hidden='choice(16,32)'"]
+# Kill when Tune has recorded this many results (4 trials x (4 epochs + the final report) = 20), then
+# Ctrl-C at CTRL_C_AT or the first result after the last kill (two trials have finished by then)
+KILL_AT = [1, 4, 7, 10, 13]
+CTRL_C_AT = 15
+OUTLIVE_S = 15
+
+
+@dataclass
+class Story:
+    """What each step of the interrupted sweep left behind."""
+
+    out: Path
+    pairs: list[dict] = field(default_factory=list)  # two drivers of one name at once, twice
+    left: list[list[tuple[int, str]]] = field(default_factory=list)  # per SIGKILL: what outlived it
+    ctrl_c: dict = field(default_factory=dict)
+    other_settings: subprocess.CompletedProcess | None = None
+    resumed: subprocess.CompletedProcess | None = None
+    parent_id: str = ""  # the resumed sweep's parent run
+
+
+def _start(args: list[str], err: Path) -> subprocess.Popen:
+    with err.open("w") as stream:
+        return subprocess.Popen([sys.executable, str(ROOT / "sweep.py"), *args], cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=stream, start_new_session=True)
+
+
+def _results(state: Path) -> int:
+    """The results Tune has recorded (the lines of every trial's result.json)."""
+    return sum(len(p.read_text().splitlines()) for p in state.rglob("result.json"))
+
+
+def _run_until(driver: subprocess.Popen, state: Path, results: int) -> dict[int, psutil.Process]:
+    """Wait until ``results`` are recorded; returns every process the driver started meanwhile."""
+    started: dict[int, psutil.Process] = {}
+    deadline = time.monotonic() + 300
+    while _results(state) < results:
+        assert driver.poll() is None, f"the driver ended before {results} results"
+        assert time.monotonic() < deadline, f"{results} results not reached"
+        with contextlib.suppress(psutil.Error):
+            started.update((p.pid, p) for p in psutil.Process(driver.pid).children(recursive=True))
+        time.sleep(0.2)
+    return started
+
+
+def _session(tmp_dir: Path) -> set[int]:
+    """Processes whose command line names the sweep's Ray temp dir (its GCS, raylet, agents)."""
+    found = set()
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        if str(tmp_dir) in " ".join(proc.info["cmdline"] or []):
+            found.add(proc.info["pid"])
+    return found
+
+
+def _alive(procs: dict[int, psutil.Process], tmp_dir: Path) -> list[tuple[int, str]]:
+    left = []
+    for pid, proc in procs.items():
+        with contextlib.suppress(psutil.Error):
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                left.append((pid, proc.name()))
+    return sorted({*left, *((pid, "in session") for pid in _session(tmp_dir) if pid not in procs)})
+
+
+def _kill(driver: subprocess.Popen, state: Path, results: int, tmp_dir: Path) -> list[tuple[int, str]]:
+    """SIGKILL the driver at ``results``; the processes of its Ray session still alive 15 s later
+    (killed then, so that none outlives the test)."""
+    try:
+        started = _run_until(driver, state, results)
+    finally:
+        os.kill(driver.pid, signal.SIGKILL)
+        driver.wait(timeout=30)
+    deadline = time.monotonic() + OUTLIVE_S
+    while _alive(started, tmp_dir) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    left = _alive(started, tmp_dir)
+    for pid, _ in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return left
 
 
 def _kill_tree(process: subprocess.Popen) -> None:
@@ -31,61 +129,125 @@ def _kill_tree(process: subprocess.Popen) -> None:
     process.wait(timeout=30)
 
 
-def _finished(output_dir) -> list:
+def _finished(out: Path) -> list:
     try:
-        return [c for c in sweep_runs(output_dir, "resumable")[1] if c.info.status == "FINISHED"]
+        return [c for c in sweep_runs(out, NAME)[1] if c.info.status == "FINISHED"]
     except Exception:  # noqa: BLE001 - the store may be mid-creation
         return []
 
 
-def test_interrupted_sweep_exits_130_and_resumes_without_rerunning_finished_trials(short_tmp):
-    log = short_tmp / "driver.err"
-    with log.open("w") as err:
-        driver = subprocess.Popen(
-            [sys.executable, str(ROOT / "sweep.py"), *ARGS, f"paths.output_dir={short_tmp}"],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True,
-        )
+def _pair(args: list[str], out: Path, round_: int) -> tuple[dict, subprocess.Popen]:
+    """Two drivers of one name started together; waits for the first to end (the refused one).
+    Returns what the refused one said and the driver that runs on."""
+    drivers = [_start(args, out / f"pair{round_}-{i}.err") for i in range(2)]
+    deadline = time.monotonic() + 300
+    while all(d.poll() is None for d in drivers):
+        assert time.monotonic() < deadline, "neither of two same-name sweeps ended"
+        time.sleep(0.2)
+    (refused,) = [d for d in drivers if d.poll() is not None]
+    (ran,) = [d for d in drivers if d is not refused]
+    err = (out / f"pair{round_}-{drivers.index(refused)}.err").read_text()
+    return {"code": refused.returncode, "lines": err.strip().splitlines(), "ran_pid": ran.pid}, ran
+
+
+@pytest.fixture(scope="module")
+def story() -> Iterator[Story]:
+    out = Path(tempfile.mkdtemp(prefix="rs-", dir="/tmp"))  # short: Ray's socket paths
     try:
-        deadline = time.monotonic() + 300
-        while len(_finished(short_tmp)) < 1 and time.monotonic() < deadline and driver.poll() is None:
-            time.sleep(1)
-        assert driver.poll() is None, "the sweep ended before it could be interrupted"
+        yield _tell(out)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def _tell(out: Path) -> Story:
+    tmp_dir = out / "r"
+    state = out / "ray" / NAME
+    common = [*ARGS, *FULL, f"paths.output_dir={out}", f"cluster.tmp_dir={tmp_dir}"]
+    told = Story(out)
+
+    refused, driver = _pair(common, out, 1)  # a fresh folder
+    told.left.append(_kill(driver, state, KILL_AT[0], tmp_dir))
+    refused["parents"] = [p.info.status for p in sweep_runs(out, NAME)[0]]  # the store answers
+    told.pairs.append(refused)
+    for kill, results in enumerate(KILL_AT[1:], start=2):
+        driver = _start([*common, "resume=true"], out / f"driver{kill}.err")
+        told.left.append(_kill(driver, state, results, tmp_dir))
+
+    driver = _start([*common, "resume=true"], out / "ctrl-c.err")
+    try:
+        _run_until(driver, state, max(CTRL_C_AT, _results(state) + 1))
         driver.send_signal(signal.SIGINT)  # Ctrl-C: Tune saves its state and the driver exits
         driver.wait(timeout=120)
     finally:
         if driver.poll() is None:
             _kill_tree(driver)
-    stderr = log.read_text()
-    assert driver.returncode == 130, stderr[-2000:]
-    assert "resume=true" in stderr
-    parents, _ = sweep_runs(short_tmp, "resumable")
-    assert parents[0].info.status == "KILLED"
-    done_before = {c.data.tags["ray.trial_id"]: c.info.run_id for c in _finished(short_tmp)}
-    assert 1 <= len(done_before) < 4
+    told.ctrl_c = {"code": driver.returncode, "stderr": (out / "ctrl-c.err").read_text(),
+                   "parents": [p.info.status for p in sweep_runs(out, NAME)[0]],
+                   "finished": len(_finished(out))}
 
-    # a resume that asks for other settings is refused, naming them (nothing restarts)
-    other = run_sweep_cli(*ARGS, f"paths.output_dir={short_tmp}", "resume=true", "trainer.max_epochs=9")
+    told.other_settings = run_sweep_cli(*ARGS, "trainer.max_epochs=9", *FULL[1:], f"paths.output_dir={out}",
+                                        f"cluster.tmp_dir={tmp_dir}", "resume=true")
+    told.resumed = run_sweep_cli(*common, "resume=true")
+    (parent,) = sweep_runs(out, NAME)[0]
+    told.parent_id = parent.info.run_id
+
+    again = [*ARGS, "trainer.max_epochs=1", "sweep.seeds=[0]", "sweep.space.model.hidden='choice(16)'",
+             f"paths.output_dir={out}", f"cluster.tmp_dir={tmp_dir}"]
+    refused, driver = _pair(again, out, 2)  # the folder the interrupted sweep left
+    refused["ran_code"] = driver.wait(timeout=600)
+    refused["parents"] = [p.info.status for p in sweep_runs(out, NAME)[0]]
+    told.pairs.append(refused)
+    return told
+
+
+def test_two_sweeps_of_one_name_at_once_one_is_refused_naming_the_other(story):
+    for pair in story.pairs:  # a fresh folder, then the folder the interrupted sweep left
+        assert pair["code"] == 2 and len(pair["lines"]) == 1, pair["lines"]
+        assert pair["lines"][0].startswith(f"error: sweep '{NAME}' is already running")
+        assert f"pid {pair['ran_pid']} on host {socket.gethostname()}" in pair["lines"][0]
+    first, second = story.pairs
+    assert len(first["parents"]) == 1, "the store answers: not left half-created"
+    assert second["ran_code"] == 0
+    assert second["parents"] == ["FINISHED", "FINISHED"]
+    parents, _ = sweep_runs(story.out, NAME)
+    MlflowClient(store_uri(story.out)).set_tag(parents[0].info.run_id, "checked", "yes")  # and takes writes
+
+
+def test_no_process_of_a_killed_drivers_ray_session_outlives_it(story):
+    assert len(story.left) == len(KILL_AT)
+    for kill, left in enumerate(story.left):
+        assert not left, f"kill {kill + 1}: Ray processes outlived the driver by {OUTLIVE_S} s: {left}"
+
+
+def test_ctrl_c_exits_130_names_the_resume_command_and_closes_the_parent_killed(story):
+    assert story.ctrl_c["code"] == 130, story.ctrl_c["stderr"][-2000:]
+    assert "resume=true" in story.ctrl_c["stderr"]
+    assert story.ctrl_c["parents"] == ["KILLED"]
+    assert 1 <= story.ctrl_c["finished"] < 4
+
+
+def test_a_resume_that_asks_for_other_settings_is_refused_naming_them(story):
+    other = story.other_settings
     assert other.returncode == 2 and "trainer.max_epochs=9" in other.stderr, other.stderr[-2000:]
     assert other.stderr.strip().splitlines()[-1].startswith("error: resume: this command differs")
 
-    result = run_sweep_cli(*ARGS, f"paths.output_dir={short_tmp}", "resume=true")
-    assert result.returncode == 0, result.stderr[-3000:]
 
-    parents, children = sweep_runs(short_tmp, "resumable")
-    assert len(parents) == 1, "the resumed sweep reuses its parent run"
-    assert parents[0].info.status == "FINISHED"
-    assert len(children) == 4, "exactly one child run per trial"
-    assert len({c.data.tags["ray.trial_id"] for c in children}) == 4
-    assert all(c.info.status == "FINISHED" for c in children)
-    for trial_id, run_id in done_before.items():
-        # A finished trial that ran again would have logged its epochs twice.
-        assert metric_steps(short_tmp, run_id, "train_loss") == [1, 2, 3, 4], trial_id
+def test_the_resumed_sweep_finishes_every_trial_and_logs_every_epoch_once(story):
+    assert story.resumed.returncode == 0, story.resumed.stderr[-3000:]
+    parents, children = sweep_runs(story.out, NAME)
+    (parent,) = [p for p in parents if p.info.run_id == story.parent_id]
+    assert parent.info.status == "FINISHED", "the resumed sweep reuses its parent run"
+    mine = [c for c in children if c.data.tags["mlflow.parentRunId"] == story.parent_id]
+    assert len(mine) == 4, "exactly one child run per trial"
+    assert len({c.data.tags["ray.trial_id"] for c in mine}) == 4
+    for child in mine:
+        assert child.info.status == "FINISHED"
+        # a finished trial that ran again, or an epoch reported twice, would show a step twice
+        assert metric_steps(story.out, child.info.run_id, "train_loss") == [1, 2, 3, 4], child.info.run_name
 
-    # The same name again, without resume: a fresh parent; the finished sweep's Ray state is set aside.
-    again = run_sweep_cli(*ARGS, f"paths.output_dir={short_tmp}", "trainer.max_epochs=1",
-                          "sweep.space.model.hidden='choice(16)'")
-    assert again.returncode == 0, again.stderr[-3000:]
-    parents, children = sweep_runs(short_tmp, "resumable")
-    assert len(parents) == 2 and len(children) == 4 + 2
-    old_states = [p for p in (short_tmp / "ray").iterdir() if p.name.startswith("resumable.")]
+
+def test_the_same_name_without_resume_starts_afresh_and_sets_the_old_state_aside(story):
+    parents, children = sweep_runs(story.out, NAME)
+    assert len(parents) == 2 and len(children) == 4 + 1
+    old_states = [p for p in (story.out / "ray").iterdir() if p.name.startswith(f"{NAME}.")]
     assert len(old_states) == 1, "the earlier sweep's Ray state is kept aside, not mixed in"

@@ -11,14 +11,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -26,6 +22,7 @@ from mlflow import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from tests.browser import launch
+from tests.servers import mlflow_server
 
 ROOT = Path(__file__).resolve().parents[3]
 ARTIFACTS = ROOT / "tests" / "artifacts" / "mlflow_ui"
@@ -38,83 +35,21 @@ DESIGNS = [
 NAMES = ["16 · 0.001 · s0", "16 · 0.01 · s0", "64 · 0.001 · s0", "64 · 0.01 · s0"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_up(url: str, server: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"mlflow server exited with code {server.returncode}")
-        try:
-            urllib.request.urlopen(f"{url}/health", timeout=2)
-            return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"mlflow server at {url} did not answer within {timeout:.0f} s")
-
-
 @pytest.fixture(scope="module")
 def server_sweep():
     """A fresh MLflow server (sqlite store and artifacts in tmp) and a 4-trial smoke sweep on it."""
     tmp = Path(tempfile.mkdtemp(dir="/tmp", prefix="ui"))
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = (tmp / "server.log").open("w")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mlflow",
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--backend-store-uri",
-            f"sqlite:///{tmp}/mlflow.db",
-            "--artifacts-destination",
-            str(tmp / "artifacts"),
-            "--workers",
-            "1",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
     try:
-        _wait_until_up(url, server)
-        sweep = subprocess.run(
-            [
-                sys.executable,
-                "sweep.py",
-                "+experiment=smoke",
-                "tracking=server",
-                f"tracking.uri={url}",
-                f"paths.output_dir={tmp}/o",
-                "sweep.seeds=[0]",
-                "trainer.max_epochs=2",
-                "sweep.verbose=0",
-            ],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert sweep.returncode == 0, sweep.stderr[-3000:]
-        yield url, sweep
+        with mlflow_server(tmp) as url:
+            sweep = subprocess.run(
+                [sys.executable, "sweep.py", "+experiment=smoke", "tracking=server", f"tracking.uri={url}",
+                 f"paths.output_dir={tmp}/o", "sweep.seeds=[0]", "trainer.max_epochs=2", "sweep.verbose=0"],
+                cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+                timeout=600,
+            )
+            assert sweep.returncode == 0, sweep.stderr[-3000:]
+            yield url, sweep
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(5)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(10)
-        log.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

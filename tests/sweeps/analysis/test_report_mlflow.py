@@ -17,6 +17,7 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from sweeps.analysis import load_sweep, report_sweep
 from sweeps.analysis.load import ReportError
+from sweeps.report import main as report_main
 
 ROOT = Path(__file__).resolve().parents[3]
 REPORT_FILES = [
@@ -155,7 +156,7 @@ def test_a_sweep_with_no_finished_run_is_refused(handmade, tmp_path):
 # -- a real smoke sweep through Ray (tests/conftest.py's smoke_sweep, shared with tests/e2e) ---------------------------------------------------------------
 @pytest.mark.slow
 def test_sweep_ends_with_verdicts_and_report(smoke_sweep):
-    out, proc = smoke_sweep
+    out, proc = smoke_sweep.out, smoke_sweep.result
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Verdicts for sweep 'smoke'" in proc.stdout and "== metric val_acc" in proc.stdout
     client = MlflowClient(f"sqlite:///{out}/mlflow.db")
@@ -168,8 +169,8 @@ def test_sweep_ends_with_verdicts_and_report(smoke_sweep):
 
 
 @pytest.mark.slow
-def test_report_cli_round_trip(smoke_sweep, tmp_path):
-    out, _ = smoke_sweep
+def test_report_cli_round_trip(smoke_sweep, tmp_path, capsys):
+    out = smoke_sweep.out
     uri = f"sqlite:///{out}/mlflow.db"
     cli = [sys.executable, "-m", "sweeps.report", "--tracking-uri", uri]
     done = subprocess.run(
@@ -191,18 +192,15 @@ def test_report_cli_round_trip(smoke_sweep, tmp_path):
         load_sweep(uri, "smoke").parent_run_id, "report/verdicts.txt", str(tmp_path)
     )
     assert Path(logged).read_text() == (tmp_path / "r" / "verdicts.txt").read_text()
+    # refusals need no process of their own: the command's exit code is checked above and in
+    # test_a_sweep_with_no_finished_run_is_refused
     for args, message in (
         (["--experiment", "nope"], "unknown MLflow experiment 'nope'"),
         (["--experiment", "smoke", "--parent", "f" * 32], "unknown parent run"),
     ):
-        bad = subprocess.run(
-            [*cli, *args, "--out", str(tmp_path / "x")],
-            cwd=ROOT,
-            env=_env(),
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert bad.returncode == 2 and bad.stdout == ""
-        assert bad.stderr.strip().startswith("error: ") and message in bad.stderr
-        assert len(bad.stderr.strip().splitlines()) == 1
+        capsys.readouterr()
+        code = report_main(["--tracking-uri", uri, *args, "--out", str(tmp_path / "x")])
+        out, err = capsys.readouterr()
+        assert code == 2 and out == ""
+        assert err.strip().startswith("error: ") and message in err
+        assert len(err.strip().splitlines()) == 1
