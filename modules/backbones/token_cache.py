@@ -10,7 +10,10 @@ of the key), with a progress bar and an ETA on stderr (``modules.backbones.cache
 gives the content key, the file locks and the atomic writes). File locks make trials that start
 together compute it once: the texts are split into shards, each computed by the first trial to
 take it (so two trials starting together build one cache on two cores), merged by one trial while
-the others wait, then loaded by all (memory-mapped).
+the others wait, then loaded by all (memory-mapped). A new cache copies the rows of the texts that
+an older cache of the same backbone, attention and max length in the folder already holds, and
+encodes only the others (a text's features do not depend on the texts batched with it, up to
+float rounding), so adding texts to a study costs only the new texts.
 """
 
 from __future__ import annotations
@@ -121,6 +124,35 @@ def compute_features(
     return out
 
 
+def donor_caches(path: Path) -> list[FeatureCache]:
+    """The complete caches next to ``path`` with the same backbone, attention and max length
+    (``cache_key`` names them ``<prefix>-<digest>.pt``)."""
+    prefix, _, digest = path.stem.rpartition("-")
+    found = sorted(path.parent.glob(f"{prefix}-*.pt")) if prefix else []
+    return [
+        FeatureCache.load(p)
+        for p in found
+        if p != path
+        and len(p.stem) == len(path.stem)  # not a shard or partial file
+        and Path(str(p) + ".texts.json").exists()
+    ]
+
+
+def gather(texts: list[str], caches: list[FeatureCache]) -> dict[str, torch.Tensor]:
+    """The rows of ``texts``, each from the first of ``caches`` that holds it, as one cache."""
+    picks = [next((c, c.row[t]) for c in caches if t in c) for t in texts]
+    starts = [int(c.offsets[r]) for c, r in picks]
+    ends = [int(c.offsets[r + 1]) for c, r in picks]
+    offsets = torch.zeros(len(texts) + 1, dtype=torch.long)
+    offsets[1:] = torch.tensor([e - s for s, e in zip(starts, ends, strict=True)]).cumsum(0)
+    return {
+        "tokens": torch.cat([c.tokens[s:e] for (c, _), s, e in zip(picks, starts, ends, strict=True)]),
+        "offsets": offsets,
+        "layer_last": torch.stack([c.layer_last[r] for c, r in picks]),
+        "layer_mean": torch.stack([c.layer_mean[r] for c, r in picks]),
+    }
+
+
 def _save(path: Path, texts: list[str], data: dict[str, torch.Tensor]) -> None:
     """Write ``path`` and its text list; the rename makes the cache appear only when complete."""
 
@@ -166,9 +198,18 @@ def load_or_build(
 
     def build(i: int) -> None:
         if not parts[i].exists() and not path.exists():
-            backbone[:] = backbone or [backbone_factory()]
-            label = f"{key} shard {i + 1}/{shards}"
-            _save(parts[i], chunks[i], compute_features(backbone[0], chunks[i], batch_size, label))
+            donors = donor_caches(path)
+            missing = [t for t in chunks[i] if not any(t in d for d in donors)]
+            caches = list(donors)
+            if missing:
+                backbone[:] = backbone or [backbone_factory()]
+                label = f"{key} shard {i + 1}/{shards}"
+                new = compute_features(backbone[0], missing, batch_size, label)
+                if len(missing) == len(chunks[i]):
+                    _save(parts[i], chunks[i], new)
+                    return
+                caches.insert(0, FeatureCache(missing, new))
+            _save(parts[i], chunks[i], gather(chunks[i], caches))
 
     for i in range(shards):  # shards no other trial is computing
         try:

@@ -69,9 +69,12 @@ class TripletDataModule(L.LightningDataModule):
         positive_threshold: float = 4.0,
         negative_threshold: float = 2.0,
         split_seed: int = 0,
+        documents: Sequence[Any] | None = None,
     ) -> TripletDataModule:
         """STS-B train triplets (pairs scored >= 4 are positives, low-scored pairs give hard
-        negatives), dev triplets for ``val/loss`` and dev pairs for ``val/sts_spearman``."""
+        negatives), dev triplets for ``val/loss`` and dev pairs for ``val/sts_spearman``.
+        ``documents``: more training triplets (e.g. document crops, ``modules.data.crops``),
+        added to the STS-B ones and shuffled with them by the training loader; ``None``: none."""
         from modules.data.stsb import load_stsb, training_triplets
 
         train = training_triplets(
@@ -80,7 +83,7 @@ class TripletDataModule(L.LightningDataModule):
         dev_all = load_stsb("dev")
         dev = training_triplets(dev_all, positive_threshold, negative_threshold, seed=split_seed)
         return cls(
-            _head(train, train_limit),
+            [*_head(train, train_limit), *(documents or ())],
             _head(dev, dev_limit),
             stsb_dev_pairs(dev_all, dev_pairs, split_seed),
             batch_size,

@@ -73,3 +73,29 @@ def test_key_depends_on_attention_and_texts():
     assert a == cache_key("m", "causal", 16, list(reversed(TEXTS)))
     assert a != cache_key("m", "bidirectional", 16, TEXTS)
     assert a != cache_key("m", "causal", 16, TEXTS[:2])
+
+
+def test_a_new_cache_encodes_only_texts_no_older_cache_holds(tmp_path, minilm_path):
+    backbone = load_backbone(minilm_path, "causal", max_length=16)
+    old_key, new_key = (cache_key("minilm_l6", "causal", 16, t) for t in (TEXTS[:3], TEXTS))
+    old = load_or_build(tmp_path, old_key, TEXTS[:3], lambda: backbone, batch_size=3)
+    encoded = []
+
+    def factory():
+        real = backbone.tokenize
+
+        def tokenize(texts):
+            encoded.extend(texts)
+            return real(texts)
+
+        backbone.tokenize = tokenize
+        return backbone
+
+    new = load_or_build(tmp_path, new_key, TEXTS, factory, batch_size=3)
+    assert encoded == [TEXTS[3]]
+    a, b = old.lookup(TEXTS[:3]), new.lookup(TEXTS[:3])
+    for x, y in [(a.tokens, b.tokens), (a.layer_last, b.layer_last), (a.layer_mean, b.layer_mean)]:
+        assert torch.equal(x, y)
+    fresh = load_or_build(tmp_path / "cold", new_key, TEXTS, lambda: load_backbone(
+        minilm_path, "causal", max_length=16), batch_size=3)
+    assert torch.allclose(new.lookup(TEXTS).tokens, fresh.lookup(TEXTS).tokens, atol=2e-3, rtol=2e-3)

@@ -51,6 +51,13 @@ def test_frozen_preset_varies_pooling_and_normalization_under_causal_attention(t
     assert ("above", "sts/stsb/spearman", "sts/stsb/spearman_untrained") in kinds
 
 
+def test_document_crops_are_a_data_option_seeded_by_the_split(tmp_path):
+    on = _cfg(tmp_path, "data/documents=reuters_crops", "data.split_seed=3").data.documents
+    assert on._target_ == "modules.data.crops.reuters_crop_triplets" and on.seed == 3
+    assert on.pairs == 1406 and on.span_words == 32
+    assert _cfg(tmp_path, "data.documents=null").data.documents is None
+
+
 def test_lora_preset_varies_attention_and_pooling(tmp_path):
     cfg = _cfg(tmp_path, preset="pooling_grid_lora")
     assert cfg.finetune.regime == "lora" and cfg.finetune.lora.r == 16
