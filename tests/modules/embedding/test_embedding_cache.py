@@ -7,6 +7,7 @@ import threading
 
 import torch
 
+from modules.backbones import token_cache
 from modules.backbones.features import TokenFeatures
 from modules.backbones.hf import load_backbone
 from modules.backbones.token_cache import cache_key, load_or_build
@@ -75,23 +76,19 @@ def test_key_depends_on_attention_and_texts():
     assert a != cache_key("m", "causal", 16, TEXTS[:2])
 
 
-def test_a_new_cache_encodes_only_texts_no_older_cache_holds(tmp_path, minilm_path):
+def test_a_new_cache_encodes_only_texts_no_older_cache_holds(tmp_path, minilm_path, monkeypatch):
     backbone = load_backbone(minilm_path, "causal", max_length=16)
     old_key, new_key = (cache_key("minilm_l6", "causal", 16, t) for t in (TEXTS[:3], TEXTS))
     old = load_or_build(tmp_path, old_key, TEXTS[:3], lambda: backbone, batch_size=3)
     encoded = []
+    compute = token_cache.compute_features
 
-    def factory():
-        real = backbone.tokenize
+    def recording(backbone, texts, *args, **kwargs):
+        encoded.extend(texts)
+        return compute(backbone, texts, *args, **kwargs)
 
-        def tokenize(texts):
-            encoded.extend(texts)
-            return real(texts)
-
-        backbone.tokenize = tokenize
-        return backbone
-
-    new = load_or_build(tmp_path, new_key, TEXTS, factory, batch_size=3)
+    monkeypatch.setattr(token_cache, "compute_features", recording)
+    new = load_or_build(tmp_path, new_key, TEXTS, lambda: backbone, batch_size=3)
     assert encoded == [TEXTS[3]]
     a, b = old.lookup(TEXTS[:3]), new.lookup(TEXTS[:3])
     for x, y in [(a.tokens, b.tokens), (a.layer_last, b.layer_last), (a.layer_mean, b.layer_mean)]:
