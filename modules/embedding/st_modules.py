@@ -112,6 +112,9 @@ class BackboneInput(InputModule):
         )
 
 
+POOLER_PACKAGE = "modules.embedding.poolers."
+
+
 class PoolerHead(Module):
     """The pooler (rebuilt from its config, ``_target_`` + kwargs) + the projection head ->
     ``sentence_embedding``."""
@@ -126,6 +129,9 @@ class PoolerHead(Module):
         head_dim: int | None = None,
     ) -> None:
         super().__init__()
+        target = str(pooler_spec.get("_target_", ""))
+        if not target.startswith(POOLER_PACKAGE):  # a saved folder is data: import nothing else
+            raise ValueError(f"this folder's pooler_spec names {target!r}, not a pooler of {POOLER_PACKAGE}")
         self.pooler = build_pooler(pooler_spec, hidden_size, num_layers)
         self.pooler_spec = self.pooler.spec
         self.hidden_size = hidden_size

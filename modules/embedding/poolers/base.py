@@ -34,15 +34,26 @@ def build_pooler(
     given = OmegaConf.to_container(config, resolve=True) if OmegaConf.is_config(config) else config
     spec = {k: v for k, v in {**given, **overrides}.items() if k not in SIZES}
     target = spec.get("_target_")
+    nested = [k for k, v in spec.items() if k != "_target_" and _names_a_target(v)]
+    if nested:  # a pooler takes plain values: nothing inside a spec is ever instantiated
+        raise TypeError(f"a pooler config holds plain values, but {', '.join(nested)} names a _target_")
     try:
         cls = get_class(target) if isinstance(target, str) else None
     except (ImportError, ValueError):  # no such object, or not a class
         cls = None
     if not (isinstance(cls, type) and issubclass(cls, Pooler)):
         raise TypeError(f"a pooler config names a Pooler class as _target_, got {target!r}")
-    pooler = instantiate(spec, hidden_size=hidden_size, num_layers=num_layers)
+    pooler = instantiate(spec, hidden_size=hidden_size, num_layers=num_layers, _recursive_=False)
     pooler.spec = spec
     return pooler
+
+
+def _names_a_target(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return "_target_" in value or any(_names_a_target(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_names_a_target(v) for v in value)
+    return False
 
 
 class Pooler(nn.Module):

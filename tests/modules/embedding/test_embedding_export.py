@@ -70,6 +70,19 @@ def test_a_folder_exported_in_the_old_format_is_refused(tmp_path, minilm_path):
         load_exported(path)
 
 
+def test_a_folder_naming_a_class_outside_the_poolers_is_refused(tmp_path, minilm_path):
+    """A saved folder is data: its pooler_spec may only name a pooler of this package."""
+    import json
+
+    path = export_sentence_transformer(_module(minilm_path, "bidirectional", "mean").model, tmp_path)
+    [config] = [p for p in path.rglob("config.json") if "pooler_spec" in p.read_text()]
+    changed = json.loads(config.read_text())
+    changed["pooler_spec"]["_target_"] = "torch.nn.Linear"
+    config.write_text(json.dumps(changed))
+    with pytest.raises(ValueError, match="names 'torch.nn.Linear', not a pooler of"):
+        load_exported(path)
+
+
 @pytest.mark.parametrize(
     ("which", "attention", "pooler", "normalize"),
     [

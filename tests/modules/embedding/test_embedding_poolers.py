@@ -64,6 +64,14 @@ def test_a_config_that_names_no_pooler_is_refused(target):
         build_pooler({"_target_": target} if target else {}, H, L)
 
 
+def test_a_spec_never_instantiates_what_it_holds(tmp_path):
+    marker = tmp_path / "ran"
+    hostile = {"_target_": "pathlib.Path.touch", "self": str(marker)}
+    with pytest.raises(TypeError, match="plain values, but normalize names a _target_"):
+        build_pooler({"_target_": pooling_config("mean")._target_, "normalize": hostile}, H, L)
+    assert not marker.exists()
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_shape_and_unit_norm(name):
     pooler = make(name)
