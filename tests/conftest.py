@@ -22,6 +22,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+SHARED_SMOKE_SWEEP = "smoke_sweep"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under ``pytest -n`` (xdist's loadgroup), a test file runs on one worker, so its module
+    fixtures run once; the files that read the session's smoke sweep share one worker (one sweep)."""
+    for item in items:
+        if not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
 @pytest.fixture
 def short_tmp() -> Iterator[Path]:
     """A temp folder with a short path (Ray puts unix sockets under its temp dir)."""

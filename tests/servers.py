@@ -55,11 +55,14 @@ def ray_cluster(folder: Path, nodes: int = 2, cpus_per_node: int = 1) -> Iterato
               "--node-ip-address", "127.0.0.1", "--disable-usage-stats"]
     before = set(psutil.pids())
     try:
+        # each node's dashboard agent on its own free port: Ray's default (52365) is one per machine,
+        # and a node whose agent cannot bind it has no job agent ("No available agent to submit job")
         _ray("start", "--head", "--port", str(gcs_port), "--include-dashboard", "true",
              "--dashboard-host", "127.0.0.1", "--dashboard-port", str(dashboard_port),
-             "--temp-dir", str(folder / "ray"), *common)
+             "--dashboard-agent-listen-port", str(free_port()), "--temp-dir", str(folder / "ray"), *common)
         for _ in range(nodes - 1):
-            _ray("start", "--address", f"127.0.0.1:{gcs_port}", *common)
+            _ray("start", "--address", f"127.0.0.1:{gcs_port}", "--dashboard-agent-listen-port", str(free_port()),
+                 *common)
         url = f"http://127.0.0.1:{dashboard_port}"
         wait_for_http(f"{url}/api/version")
         yield url

@@ -5,7 +5,8 @@ be, on one output folder; each check reads what the story recorded:
    naming the other's PID and host (exit 2); the other is SIGKILLed at the first result;
 2. four more SIGKILLs, further into the sweep each time, each resumed with ``resume=true``: no
    process of a killed driver's Ray session outlives it by 15 s;
-3. Ctrl-C (SIGINT) mid-way: exit 130, the resume command printed, the parent run KILLED;
+3. Ctrl-C (SIGINT) mid-way, between the fourth and fifth kill: exit 130, the resume command
+   printed, the parent run KILLED;
 4. a resume that asks for other settings is refused, naming them (nothing restarts);
 5. the last resume finishes every trial: one parent, one child per trial, every epoch logged once;
 6. the same name again without resume, two drivers at once on the folder the sweep left: one is
@@ -17,6 +18,7 @@ be, on one output folder; each check reads what the story recorded:
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -39,11 +41,13 @@ from tests.e2e.mlflow_store import metric_steps, store_uri, sweep_runs
 pytestmark = pytest.mark.slow
 NAME = "resumable"
 ARGS = ["+experiment=smoke", f"sweep.name={NAME}", "sweep.verbose=0", "sweep.space.optim.lr='choice(0.01)'"]
-FULL = ["trainer.max_epochs=4", "sweep.seeds=[0,1]", "sweep.space.model.hidden='choice(16,32)'"]
-# Kill when Tune has recorded this many results (4 trials x (4 epochs + the final report) = 20), then
-# Ctrl-C at CTRL_C_AT or the first result after the last kill (two trials have finished by then)
-KILL_AT = [1, 4, 7, 10, 13]
-CTRL_C_AT = 15
+FULL = ["trainer.max_epochs=4", "sweep.seeds=[0,1]", "sweep.space.model.hidden='choice(16,32)'",
+        "sweep.max_concurrent=2"]
+# Kill when Tune has recorded this many results (4 trials x (4 epochs + the final report) = 20); Ctrl-C
+# after the fourth kill, at 9 results: then one trial has finished and, two running at a time, the
+# fourth has not started, so Ctrl-C always lands mid-sweep, however fast the trials end meanwhile
+KILL_AT = [1, 3, 5, 7, 13]
+CTRL_C_AT = 9
 OUTLIVE_S = 15
 
 
@@ -62,13 +66,26 @@ class Story:
 
 def _start(args: list[str], err: Path) -> subprocess.Popen:
     with err.open("w") as stream:
-        return subprocess.Popen([sys.executable, str(ROOT / "sweep.py"), *args], cwd=ROOT,
-                                stdout=subprocess.DEVNULL, stderr=stream, start_new_session=True)
+        driver = subprocess.Popen([sys.executable, str(ROOT / "sweep.py"), *args], cwd=ROOT,
+                                  stdout=subprocess.DEVNULL, stderr=stream, start_new_session=True)
+    driver.err = err
+    return driver
+
+
+def _said(driver: subprocess.Popen) -> str:
+    """The last lines the driver wrote to its stderr file."""
+    return " | ".join(driver.err.read_text().splitlines()[-15:])
 
 
 def _results(state: Path) -> int:
-    """The results Tune has recorded (the lines of every trial's result.json)."""
-    return sum(len(p.read_text().splitlines()) for p in state.rglob("result.json"))
+    """The results Tune has recorded: distinct (trial, iteration) pairs of every trial's result.json.
+    Not its lines: a trial resumed from a checkpoint appends the epochs it runs again."""
+    seen = set()
+    for path in state.rglob("result.json"):
+        for line in path.read_text().splitlines():
+            with contextlib.suppress(json.JSONDecodeError):  # a line being written
+                seen.add((path.parent.name, json.loads(line).get("training_iteration")))
+    return len(seen)
 
 
 def _run_until(driver: subprocess.Popen, state: Path, results: int) -> dict[int, psutil.Process]:
@@ -76,7 +93,8 @@ def _run_until(driver: subprocess.Popen, state: Path, results: int) -> dict[int,
     started: dict[int, psutil.Process] = {}
     deadline = time.monotonic() + 300
     while _results(state) < results:
-        assert driver.poll() is None, f"the driver ended before {results} results"
+        assert driver.poll() is None, f"the driver ended (exit {driver.returncode}) before {results} results: " \
+            + _said(driver)
         assert time.monotonic() < deadline, f"{results} results not reached"
         with contextlib.suppress(psutil.Error):
             started.update((p.pid, p) for p in psutil.Process(driver.pid).children(recursive=True))
@@ -108,8 +126,9 @@ def _kill(driver: subprocess.Popen, state: Path, results: int, tmp_dir: Path) ->
     try:
         started = _run_until(driver, state, results)
     finally:
-        os.kill(driver.pid, signal.SIGKILL)
-        driver.wait(timeout=30)
+        if driver.poll() is None:
+            os.kill(driver.pid, signal.SIGKILL)
+            driver.wait(timeout=30)
     deadline = time.monotonic() + OUTLIVE_S
     while _alive(started, tmp_dir) and time.monotonic() < deadline:
         time.sleep(0.5)
@@ -136,6 +155,12 @@ def _finished(out: Path) -> list:
         return []
 
 
+def _failures(out: Path) -> str:
+    """The error tag of each failed child run: what a failed assertion should show."""
+    failed = [c for c in sweep_runs(out, NAME)[1] if c.info.status == "FAILED"]
+    return "\n".join(f"{c.info.run_name}: {c.data.tags.get('error', '?')[-1500:]}" for c in failed)
+
+
 def _pair(args: list[str], out: Path, round_: int) -> tuple[dict, subprocess.Popen]:
     """Two drivers of one name started together; waits for the first to end (the refused one).
     Returns what the refused one said and the driver that runs on."""
@@ -148,6 +173,20 @@ def _pair(args: list[str], out: Path, round_: int) -> tuple[dict, subprocess.Pop
     (ran,) = [d for d in drivers if d is not refused]
     err = (out / f"pair{round_}-{drivers.index(refused)}.err").read_text()
     return {"code": refused.returncode, "lines": err.strip().splitlines(), "ran_pid": ran.pid}, ran
+
+
+def _ctrl_c(args: list[str], out: Path, state: Path) -> dict:
+    """Resume, then Ctrl-C (SIGINT) at CTRL_C_AT results: what the driver said and left."""
+    driver = _start(args, out / "ctrl-c.err")
+    try:
+        _run_until(driver, state, max(CTRL_C_AT, _results(state) + 1))
+        driver.send_signal(signal.SIGINT)  # Tune saves its state and the driver exits
+        driver.wait(timeout=120)
+    finally:
+        if driver.poll() is None:
+            _kill_tree(driver)
+    return {"code": driver.returncode, "stderr": (out / "ctrl-c.err").read_text(),
+            "parents": [p.info.status for p in sweep_runs(out, NAME)[0]], "finished": len(_finished(out))}
 
 
 @pytest.fixture(scope="module")
@@ -170,20 +209,10 @@ def _tell(out: Path) -> Story:
     refused["parents"] = [p.info.status for p in sweep_runs(out, NAME)[0]]  # the store answers
     told.pairs.append(refused)
     for kill, results in enumerate(KILL_AT[1:], start=2):
+        if results > CTRL_C_AT >= KILL_AT[kill - 2]:
+            told.ctrl_c = _ctrl_c([*common, "resume=true"], out, state)
         driver = _start([*common, "resume=true"], out / f"driver{kill}.err")
         told.left.append(_kill(driver, state, results, tmp_dir))
-
-    driver = _start([*common, "resume=true"], out / "ctrl-c.err")
-    try:
-        _run_until(driver, state, max(CTRL_C_AT, _results(state) + 1))
-        driver.send_signal(signal.SIGINT)  # Ctrl-C: Tune saves its state and the driver exits
-        driver.wait(timeout=120)
-    finally:
-        if driver.poll() is None:
-            _kill_tree(driver)
-    told.ctrl_c = {"code": driver.returncode, "stderr": (out / "ctrl-c.err").read_text(),
-                   "parents": [p.info.status for p in sweep_runs(out, NAME)[0]],
-                   "finished": len(_finished(out))}
 
     told.other_settings = run_sweep_cli(*ARGS, "trainer.max_epochs=9", *FULL[1:], f"paths.output_dir={out}",
                                         f"cluster.tmp_dir={tmp_dir}", "resume=true")
@@ -208,7 +237,7 @@ def test_two_sweeps_of_one_name_at_once_one_is_refused_naming_the_other(story):
     first, second = story.pairs
     assert len(first["parents"]) == 1, "the store answers: not left half-created"
     assert second["ran_code"] == 0
-    assert second["parents"] == ["FINISHED", "FINISHED"]
+    assert second["parents"] == ["FINISHED", "FINISHED"], _failures(story.out)
     parents, _ = sweep_runs(story.out, NAME)
     MlflowClient(store_uri(story.out)).set_tag(parents[0].info.run_id, "checked", "yes")  # and takes writes
 
@@ -233,7 +262,7 @@ def test_a_resume_that_asks_for_other_settings_is_refused_naming_them(story):
 
 
 def test_the_resumed_sweep_finishes_every_trial_and_logs_every_epoch_once(story):
-    assert story.resumed.returncode == 0, story.resumed.stderr[-3000:]
+    assert story.resumed.returncode == 0, story.resumed.stderr[-2000:] + _failures(story.out)
     parents, children = sweep_runs(story.out, NAME)
     (parent,) = [p for p in parents if p.info.run_id == story.parent_id]
     assert parent.info.status == "FINISHED", "the resumed sweep reuses its parent run"
