@@ -33,11 +33,15 @@ $(VENV)/.setup-done: pyproject.toml $(CONSTRAINTS) Makefile
 sweep: setup
 	$(PY) sweep.py +experiment=$(STUDY)
 
+# Tests run on TEST_WORKERS processes (pytest-xdist); a test file stays on one worker, so its module
+# fixtures run once (tests/conftest.py), and the smoke sweep's readers share one worker.
+TEST_WORKERS ?= 2
+
 test: setup
-	$(PY) -m pytest -q --durations=25
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=25
 
 test-fast: setup
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "not slow"
 
 lint: setup
 	$(VENV)/bin/ruff check .
