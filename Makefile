@@ -34,14 +34,14 @@ sweep: setup
 	$(PY) sweep.py +experiment=$(STUDY)
 
 # Tests run on TEST_WORKERS processes (pytest-xdist); a test file stays on one worker, so its module
-# fixtures run once (tests/conftest.py), and the smoke sweep's readers share one worker.
+# fixtures run once; the session's smoke sweep runs once for all workers (tests/conftest.py).
 TEST_WORKERS ?= 2
 
 test: setup
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=25
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 test-fast: setup
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "not slow"
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -1,9 +1,10 @@
 """Shared fixtures: short temp output folders (Ray's socket paths must stay short), sweep runner, the
-smoke sweep shared by the end-to-end and report tests."""
+smoke sweep shared by the end-to-end and report tests (once per run, across xdist workers)."""
 
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from tests.e2e.watch import Watched, watch_sweep
 
@@ -22,15 +24,22 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
-SHARED_SMOKE_SWEEP = "smoke_sweep"
+# One folder per test run, shared by its xdist workers (they inherit the controller's environment)
+RUN_VARIABLE = "REPSWEEP_TEST_RUN"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under ``pytest -n`` (xdist's loadgroup), a test file runs on one worker, so its module
-    fixtures run once; the files that read the session's smoke sweep share one worker (one sweep)."""
-    for item in items:
-        if not item.get_closest_marker("xdist_group"):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault(RUN_VARIABLE, uuid.uuid4().hex[:10])
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not os.environ.get("PYTEST_XDIST_WORKER"):  # the controller, after every worker, or a plain run
+        shutil.rmtree(_run_folder(), ignore_errors=True)
+
+
+def _run_folder() -> Path:
+    """This test run's shared folder; short, as Ray puts unix sockets under it."""
+    return Path("/tmp") / f"sm-{os.environ[RUN_VARIABLE]}"
 
 
 @pytest.fixture
@@ -65,12 +74,22 @@ class SmokeSweep:
 
 
 @pytest.fixture(scope="session")
-def smoke_sweep() -> Iterator[SmokeSweep]:
-    """The smoke study run once per test session through the real CLI (12 trials, 3 epochs), read
-    back by the e2e tests and the report tests. One sweep checked for several things: one trial
-    fails once at epoch 1 and resumes from its checkpoint; a secret in the environment and one on
-    the command line must stay out of the outputs; Ray's sockets and processes are watched."""
-    base = Path(tempfile.mkdtemp(prefix="sm-", dir="/tmp"))
+def smoke_sweep() -> SmokeSweep:
+    """The smoke study run once per test run through the real CLI (12 trials, 3 epochs), read back
+    by the e2e tests and the report tests. One sweep checked for several things: one trial fails
+    once at epoch 1 and resumes from its checkpoint; a secret in the environment and one on the
+    command line must stay out of the outputs; Ray's sockets and processes are watched. Under
+    ``pytest -n`` the first worker that needs it runs it; the others wait and read its record."""
+    base = _run_folder()
+    base.mkdir(mode=0o700, exist_ok=True)
+    record = base / "smoke_sweep.pickle"
+    with FileLock(base / "smoke_sweep.lock"):
+        if not record.exists():
+            record.write_bytes(pickle.dumps(_run_smoke_sweep(base)))
+    return pickle.loads(record.read_bytes())
+
+
+def _run_smoke_sweep(base: Path) -> SmokeSweep:
     out, ray_root, marker = base / "out", base / "r", base / "failed-once"
     secrets = (f"aws-{uuid.uuid4().hex}", "hunter2")
     env = {**os.environ, "AWS_SECRET_ACCESS_KEY": secrets[0], "PYTHONPATH": str(ROOT)}
@@ -80,5 +99,4 @@ def smoke_sweep() -> Iterator[SmokeSweep]:
          "+callbacks.fail.epoch=1", f"+callbacks.fail.marker={marker}"],
         env,
     )
-    yield SmokeSweep(out, ray_root, marker, secrets, watched)
-    shutil.rmtree(base, ignore_errors=True)
+    return SmokeSweep(out, ray_root, marker, secrets, watched)

@@ -9,10 +9,9 @@ import subprocess
 
 import pytest
 
-from tests.conftest import SHARED_SMOKE_SWEEP
 from tests.e2e.watch import is_loopback
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(SHARED_SMOKE_SWEEP)]
+pytestmark = pytest.mark.slow
 
 
 def test_ray_listens_on_loopback_only_and_ends_with_the_driver(smoke_sweep):

@@ -9,10 +9,10 @@ from mlflow import MlflowClient
 
 from sweeps.analysis import load_sweep, settings_for
 from sweeps.analysis.analyze import analyze
-from tests.conftest import SHARED_SMOKE_SWEEP, run_sweep_cli
+from tests.conftest import run_sweep_cli
 from tests.e2e.mlflow_store import metric_steps, store_uri, sweep_runs
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(SHARED_SMOKE_SWEEP)]
+pytestmark = pytest.mark.slow
 SMALL = ["+experiment=smoke", "trainer.max_epochs=3"]
 
 

@@ -18,9 +18,6 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 from sweeps.analysis import load_sweep, report_sweep
 from sweeps.analysis.load import ReportError
 from sweeps.report import main as report_main
-from tests.conftest import SHARED_SMOKE_SWEEP
-
-pytestmark = pytest.mark.xdist_group(SHARED_SMOKE_SWEEP)
 
 ROOT = Path(__file__).resolve().parents[3]
 REPORT_FILES = [
