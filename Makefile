@@ -34,14 +34,15 @@ sweep: setup
 	$(PY) sweep.py +experiment=$(STUDY)
 
 # Tests run on TEST_WORKERS processes (pytest-xdist); a test file stays on one worker, so its module
-# fixtures run once; the session's smoke sweep runs once for all workers (tests/conftest.py).
+# fixtures run once; the session's smoke sweep runs once for all workers, and the end-to-end files
+# are handed out first, in collection order (tests/conftest.py).
 TEST_WORKERS ?= 2
 
 test: setup
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=25
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25
 
 test-fast: setup
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not slow"
 
 lint: setup
 	$(VENV)/bin/ruff check .

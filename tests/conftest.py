@@ -22,6 +22,9 @@ from tests.e2e.watch import Watched, watch_sweep
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # workers share the cores: one intra-op thread each, not threads that spin waiting for a core
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 # One folder per test run, shared by its xdist workers (they inherit the controller's environment)
@@ -35,6 +38,12 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if not os.environ.get("PYTEST_XDIST_WORKER"):  # the controller, after every worker, or a plain run
         shutil.rmtree(_run_folder(), ignore_errors=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The end-to-end sweeps first (a stable sort): with ``-n`` and ``--no-loadscope-reorder``
+    (the Makefile), the long files start first and the many short ones fill in behind them."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def _run_folder() -> Path:
