@@ -163,17 +163,19 @@ def main() -> None:
     parser.add_argument("--tiny", nargs="*", default=["trainer.max_epochs=1"], help="overrides of a tiny trial")
     parser.add_argument("--sizes", type=int, nargs="*", default=[8, 32, 128], help="trial counts of the trend")
     parser.add_argument("--repetitions", type=int, default=3)
+    parser.add_argument("--trend-repetitions", type=int, help="repetitions of the trend (default: --repetitions)")
     args = parser.parse_args()
     if args.quick:
         args.trials, args.task, args.sizes, args.repetitions = 4, args.tiny, [4, 8], 1
+    trend_repetitions = args.trend_repetitions or args.repetitions
     print(f"load average at start: {os.getloadavg()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="orch-", dir="/tmp") as scratch:
         task = ["+experiment=smoke", *args.task]
         inputs = {"task": task, "trials": args.trials, "slots": SLOTS, "repetitions": args.repetitions}
         efficiency_study(Runners(Path(scratch), task), args.trials, args.repetitions, inputs)
         tiny = ["+experiment=smoke", *args.tiny]
-        inputs = {"task": tiny, "sizes": args.sizes, "slots": SLOTS, "repetitions": args.repetitions}
-        trend_study(Runners(Path(scratch), tiny), args.sizes, args.repetitions, inputs)
+        inputs = {"task": tiny, "sizes": args.sizes, "slots": SLOTS, "repetitions": trend_repetitions}
+        trend_study(Runners(Path(scratch), tiny), args.sizes, trend_repetitions, inputs)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from sweeps.soup import cook_soups
 from sweeps.summary import best_trial, design_summary, format_summary, trials_frame
 from sweeps.tracking import SPACE_TAG, MLflowTracking, flat_config
 from sweeps.trial import run_trial
+from sweeps.write_queue import is_store_full
 
 STATE_FILE = "sweep_state.json"
 # Tune's saved sweep state can name a trial's previous checkpoint while the trial has already saved
@@ -237,8 +238,20 @@ def quiet_ray(verbose: int) -> None:
     Tune's experiment box and its TensorBoard hint (TensorBoard is not installed; Tune's legacy
     reporter at verbosity 0 prints neither)."""
     logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
+    controller = logging.getLogger("ray.tune.execution.tune_controller")
+    if not any(isinstance(f, DiskFullTrialErrors) for f in controller.filters):
+        controller.addFilter(DiskFullTrialErrors())
     if verbose < 2:
         os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
+
+
+class DiskFullTrialErrors(logging.Filter):
+    """Drops Tune's traceback of a trial that failed because the disk is full: the sweep then ends
+    with one line saying so (``sweeps/cli.py``), and the trial's error stays on its child run."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return error is None or not is_store_full(error)
 
 
 def tune_verbosity(verbose: int) -> int:

@@ -72,14 +72,15 @@ class StoreFull(OSError):
 
 
 def is_store_full(exc: BaseException) -> bool:
-    """Whether ``exc`` (or what it wraps) says the disk is full: ``ENOSPC``, or SQLite's "database
-    or disk is full", which MLflow re-raises as an ``MlflowException``."""
+    """Whether ``exc`` (or what it wraps) says the disk is full: ``ENOSPC``, its text as a Ray task
+    error carries it from a trial's process, or SQLite's "database or disk is full", which MLflow
+    re-raises as an ``MlflowException``."""
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
             return True
-        if "database or disk is full" in str(exc):
+        if any(text in str(exc) for text in ("database or disk is full", os.strerror(errno.ENOSPC))):
             return True
         exc = exc.__cause__ or exc.__context__
     return False

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import logging
+import os
+
 import pytest
 
 from sweeps.errors import SweepConfigError
@@ -39,3 +43,24 @@ def test_multi_worker_trials_run_only_as_many_at_once_as_the_machine_holds():
     assert concurrency(cfg(2, 0.5, wanted=1)) == 1
     assert concurrency(cfg(1, 1)) == 0  # single-process trials: Tune's own resource accounting
     assert concurrency(cfg(2, 1, target="sweeps.cluster.AddressCluster")) == 0
+
+
+def _trial_failure(error: BaseException) -> logging.LogRecord:
+    """The record Tune's controller logs when a trial fails (``logger.error(..., exc_info=error)``)."""
+    return logging.LogRecord("ray.tune.execution.tune_controller", logging.ERROR, __file__, 1,
+                             "Trial task failed for trial run_trial_00011", None, (type(error), error, None))
+
+
+def test_tune_keeps_a_trials_traceback_off_the_terminal_only_when_the_disk_is_full():
+    from ray.exceptions import RayTaskError
+
+    from sweeps.runner import DiskFullTrialErrors
+
+    full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    remote = RayTaskError("train", f"Traceback (most recent call last):\nOSError: [Errno 28] {os.strerror(errno.ENOSPC)}",
+                          RuntimeError("wrapped"))  # what a trial's process sends back: the text only
+    keep = DiskFullTrialErrors()
+    assert not keep.filter(_trial_failure(full))
+    assert not keep.filter(_trial_failure(remote))
+    assert keep.filter(_trial_failure(ValueError("a bug in the task")))
+    assert keep.filter(logging.LogRecord("x", logging.ERROR, __file__, 1, "no exception", None, None))
