@@ -10,7 +10,6 @@ space. Everything is checked before Ray starts; bad input is one line on stderr 
 
 from __future__ import annotations
 
-import importlib.util
 import shlex
 import sys
 from pathlib import Path
@@ -32,6 +31,7 @@ from sweeps.search.build import check_pbt, check_search
 from sweeps.settings import check_output_dir, check_resources, check_sweep
 from sweeps.soup.choices import CHOICES as SOUP_CHOICES
 from sweeps.space import SEED_KEY, build_param_space, flatten_space, parse_expression
+from sweeps.targets import UNSETTLED, check_target, class_defines
 
 SPACE_PREFIX = "sweep.space."
 INFRASTRUCTURE_FAILURE = 3  # exit codes: 0 done, 1 a trial failed, 2 bad input, 3 this, 130 Ctrl-C
@@ -73,8 +73,8 @@ def _expression_text(override: Override) -> str:
 
 def plan_sweep(args: list[str], import_targets: bool = True) -> SweepPlan:
     """Compose and validate everything a sweep needs; raises SweepConfigError on bad input.
-    ``import_targets=False`` (``--dry-run``) checks only that each ``_target_``'s top-level package
-    is installed, so the plan prints without importing torch; a run imports every target first."""
+    ``import_targets=False`` (``--dry-run``) imports no ``_target_``, so the plan prints without
+    importing torch; a run imports only the targets whose source cannot show them."""
     plain, cli_space = split_overrides(args)
     first = resolve(compose_config(plain))
     output_dir = Path(str(first.paths.output_dir)).expanduser().resolve()
@@ -188,23 +188,26 @@ def _is_group(key: str) -> bool:
 
 
 def _check_targets(cfg: DictConfig, import_targets: bool = True) -> None:
-    """Every ``_target_`` in the config must import (an unknown class fails here, not in a trial)."""
+    """Every ``_target_`` in the config must exist (an unknown class fails here, not in a trial).
+    Read from the source (``sweeps.targets``); imported only where the source cannot tell, and
+    not at all under ``import_targets=False`` (``--dry-run``)."""
     for path, target in config_targets(cfg):
-        if not import_targets:
-            if importlib.util.find_spec(target.split(".")[0]) is None:
-                raise SweepConfigError(f"{path}._target_: no package {target.split('.')[0]!r} for {target!r}")
-            continue
         try:
-            _locate(target)
+            settled = check_target(target)
+            if settled is UNSETTLED and import_targets:
+                _locate(target)
         except Exception as exc:  # noqa: BLE001 - any import failure is a config error here
             raise SweepConfigError(f"{path}._target_: cannot import {target!r} ({type(exc).__name__})") from exc
 
 
 def _check_task(cfg: DictConfig) -> None:
-    """A task class may check its own settings before any trial starts (``check_config(cfg)``,
-    raising ValueError): e.g. that its data can be as large as its schedule needs."""
+    """A task class may check its own settings before any trial starts (``check_config(cfg)`` in
+    its class body, raising ValueError): e.g. that its data can be as large as its schedule needs.
+    Only such a task is imported by the driver."""
     target = str(cfg.task.get("_target_", "")) if "task" in cfg else ""
-    check = getattr(_locate(target), "check_config", None) if target else None
+    if not target or class_defines(target, "check_config") is False:
+        return
+    check = getattr(_locate(target), "check_config", None)
     if callable(check):
         try:
             check(cfg)

@@ -27,11 +27,6 @@ from sweeps.config import trial_config
 from sweeps.execute import execute, quiet_worker_logs
 
 
-def is_distributed(cfg: DictConfig) -> bool:
-    """A trial runs through Ray Train when it has several workers or a non-default strategy."""
-    return int(cfg.resources.workers) > 1 or str(cfg.strategy.name) != "auto"
-
-
 def run_distributed(
     cfg: DictConfig, sampled: dict[str, Any], base_overrides: list[str], artifact_dir: Path
 ) -> None:

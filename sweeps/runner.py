@@ -14,13 +14,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from hydra.utils import instantiate
+from omegaconf import DictConfig
 from ray import tune
-from ray.tune import CheckpointConfig, FailureConfig, RunConfig, TuneConfig, Tuner
+from ray.tune import Callback, CheckpointConfig, FailureConfig, RunConfig, TuneConfig, Tuner
+from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback, TBXLoggerCallback
 from ray.tune.search.basic_variant import BasicVariantGenerator
 
-from sweeps import storage
+from sweeps import soup, storage
 from sweeps.analysis import report_sweep
-from sweeps.distributed import is_distributed
 from sweeps.errors import SweepConfigError
 from sweeps.locks import store_lock, sweep_lock
 from sweeps.metric_check import MetricCheck, missing_metric
@@ -36,7 +37,7 @@ from sweeps.redact import (
     redaction_words,
 )
 from sweeps.search.build import is_pbt, is_searched, search_algorithm
-from sweeps.soup import cook_soups
+from sweeps.settings import is_distributed
 from sweeps.summary import best_trial, design_summary, format_summary, trials_frame
 from sweeps.tracking import SPACE_TAG, MLflowTracking, flat_config
 from sweeps.trial import run_trial
@@ -185,6 +186,7 @@ def read_state(folder: str) -> dict:
 
 def _tuner(plan: SweepPlan, tracking: MLflowTracking) -> Tuner:
     cfg = plan.cfg
+    os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"  # ours to choose: see tune_loggers
     distributed = is_distributed(cfg)
     trainable = tune.with_resources(
         tune.with_parameters(run_trial, base_overrides=plan.base_overrides), trial_resources(cfg)
@@ -210,7 +212,8 @@ def _tuner(plan: SweepPlan, tracking: MLflowTracking) -> Tuner:
             failure_config=FailureConfig(max_failures=int(cfg.sweep.max_failures)),
             # PBT restarts a trial from another's checkpoint, which must still exist by then
             checkpoint_config=CheckpointConfig(num_to_keep=None if is_pbt(cfg) else KEEP_CHECKPOINTS),
-            callbacks=[tracking, MetricCheck(str(cfg.sweep.metric)), *progress_lines(plan)],  # logged, then checked
+            callbacks=[tracking, MetricCheck(str(cfg.sweep.metric)),  # logged, then checked
+                       *progress_lines(plan), *tune_loggers(cfg)],
             verbose=tune_verbosity(int(cfg.sweep.verbose)),
         ),
     )
@@ -252,6 +255,14 @@ class DiskFullTrialErrors(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
         return error is None or not is_store_full(error)
+
+
+def tune_loggers(cfg: DictConfig) -> list[Callback]:
+    """Tune's own per-trial files: ``result.json`` and ``progress.csv`` (its experiment analysis
+    reads them), and TensorBoard event files only under ``sweep.tensorboard``: Tune would add all
+    three, and tensorboardX imports torch into the driver."""
+    loggers: list[Callback] = [CSVLoggerCallback(), JsonLoggerCallback()]
+    return [*loggers, TBXLoggerCallback()] if bool(cfg.sweep.tensorboard) else loggers
 
 
 def tune_verbosity(verbose: int) -> int:
@@ -330,7 +341,7 @@ def _cook_soups(plan: SweepPlan, tracking: MLflowTracking) -> None:
     if choice == "none":
         return
     try:
-        print(cook_soups(tracking.uri, plan.cfg.sweep.name, tracking.parent_run_id, choice,
+        print(soup.cook_soups(tracking.uri, plan.cfg.sweep.name, tracking.parent_run_id, choice,
                          base_overrides=plan.base_overrides), flush=True)
     except Exception as exc:  # noqa: BLE001 - a failed soup must not fail a finished sweep
         print(f"soup failed: {exc}", file=sys.stderr)

@@ -39,6 +39,7 @@ class SweepSettings:
     max_failures: int = 1
     max_trials: int = 10_000
     reuse_actors: bool = True
+    tensorboard: bool = False
     verbose: int = 1
     soup: str = "none"
 
@@ -101,6 +102,11 @@ def check_sweep(cfg: DictConfig) -> None:
             raise SweepConfigError(f"sweep.{key} must be at least {low}, got {getattr(sweep, key)}")
     if sweep.verbose not in (0, 1, 2, 3):
         raise SweepConfigError(f"sweep.verbose must be 0, 1, 2 or 3, got {sweep.verbose}")
+
+
+def is_distributed(cfg: DictConfig) -> bool:
+    """A trial runs through Ray Train when it has several workers or a non-default strategy."""
+    return int(cfg.resources.workers) > 1 or str(cfg.strategy.name) != "auto"
 
 
 def check_resources(cfg: DictConfig, local: bool) -> None:

@@ -13,14 +13,11 @@ from typing import Any
 
 from omegaconf import DictConfig
 from ray import tune
-from ray.tune.integration.pytorch_lightning import TuneReportCheckpointCallback
 
 from sweeps import storage
 from sweeps.config import trial_config
-from sweeps.distributed import is_distributed, run_distributed
-from sweeps.execute import execute, quiet_worker_logs
-from sweeps.optimizer_values import ApplyOptimizerValues
 from sweeps.search.build import is_pbt
+from sweeps.settings import is_distributed
 
 CHECKPOINT_FILE = "checkpoint"
 ARTIFACTS = "artifacts"
@@ -29,6 +26,14 @@ ARTIFACTS = "artifacts"
 def run_trial(sampled: dict[str, Any], base_overrides: list[str]) -> None:
     """The Tune function trainable: compose, then :func:`~sweeps.execute.execute` with a Tune
     reporter, or fit on several Ray Train workers (:mod:`sweeps.distributed`)."""
+    # the driver only hands this function to Tune: the training stack (torch, Lightning, Ray
+    # Train) is imported in the worker that runs it, not in every driver
+    from ray.tune.integration.pytorch_lightning import TuneReportCheckpointCallback
+
+    from sweeps.distributed import run_distributed
+    from sweeps.execute import execute, quiet_worker_logs
+    from sweeps.optimizer_values import ApplyOptimizerValues
+
     quiet_worker_logs()
     cfg = trial_config(base_overrides, sampled)
     if is_distributed(cfg):

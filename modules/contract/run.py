@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import torch
-from lightning import Callback, LightningModule, Trainer
 from omegaconf import DictConfig
+
+if TYPE_CHECKING:  # the driver imports this module to hand RunContext over; it never trains
+    import torch
+    from lightning import Callback, LightningModule, Trainer
 
 
 @dataclass

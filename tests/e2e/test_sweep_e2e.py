@@ -47,6 +47,11 @@ def test_smoke_sweep_logs_parent_and_one_child_per_trial(smoke_sweep):
         child_artifacts = MlflowClient(store_uri(short_tmp)).list_artifacts(child.info.run_id)
         assert {"config.yaml", "per_example"} <= {a.path for a in child_artifacts}
     assert smoke_sweep.marker.exists(), "the injected failure happened"
+    trial_dirs = list((short_tmp / "ray" / "smoke").glob("run_trial_*"))
+    assert len(trial_dirs) == 12
+    for folder in trial_dirs:  # Tune's own files; TensorBoard's only under sweep.tensorboard=true
+        assert (folder / "result.json").is_file() and (folder / "progress.csv").is_file()
+        assert not list(folder.glob("events.out.tfevents*"))
 
 
 def test_the_smoke_template_finds_its_real_difference(smoke_sweep):
@@ -109,9 +114,11 @@ def test_a_random_search_report_says_what_it_did_with_the_samples(short_tmp):
     result = run_sweep_cli(
         "+experiment=smoke", "trainer.max_epochs=1", "sweep.seeds=[0]", "sweep.search=random",
         "sweep.space.optim.lr='tag(log, interval(1e-4,1e-1))'", "sweep.num_samples=4",
-        f"paths.output_dir={short_tmp}",
+        "sweep.tensorboard=true", f"paths.output_dir={short_tmp}",
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    trial_dirs = list((short_tmp / "ray" / "smoke").glob("run_trial_*"))
+    assert len(trial_dirs) == 4 and all(list(d.glob("events.out.tfevents*")) for d in trial_dirs)
     assert "sampled search (sweep.search=random, interval axes: optim.lr): 4 designs" in result.stdout
     data = load_sweep(store_uri(short_tmp), "smoke")
     assert data.space["optim.lr"] == "tag(log, interval(1e-4,1e-1))"

@@ -9,7 +9,8 @@ import pytest
 from hydra.utils import instantiate
 
 from sweeps.config import compose_config, resolve
-from sweeps.distributed import is_distributed, with_ray_strategy
+from sweeps.distributed import with_ray_strategy
+from sweeps.settings import is_distributed
 
 STRATEGIES = sorted(p.stem for p in (Path(__file__).parents[2] / "conf" / "strategy").glob("*.yaml"))
 EXPECTED = {
