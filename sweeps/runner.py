@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -41,7 +42,7 @@ from sweeps.settings import is_distributed
 from sweeps.summary import best_trial, design_summary, format_summary, trials_frame
 from sweeps.tracking import SPACE_TAG, MLflowTracking, flat_config
 from sweeps.trial import run_trial
-from sweeps.write_queue import is_store_full
+from sweeps.write_queue import StoreFull, is_store_full
 
 STATE_FILE = "sweep_state.json"
 # Tune's saved sweep state can name a trial's previous checkpoint while the trial has already saved
@@ -323,16 +324,25 @@ def _report(plan: SweepPlan, results: tune.ResultGrid, tracking: MLflowTracking,
         table.to_csv(Path(scratch) / "summary.csv")
         for name in ("trials.csv", "summary.csv"):
             tracking.log_parent_artifact(Path(scratch) / name)
-        try:  # the significance report (verdicts in the terminal, full report on the parent run)
-            print(report_sweep(tracking.uri, plan.cfg.sweep.name, tracking.parent_run_id,
-                               plan.cfg.get("analysis"), Path(scratch) / "report"), flush=True)
-        except Exception as exc:  # noqa: BLE001 - a failed analysis must not fail a finished sweep
-            print(f"analysis failed: {exc!r}", file=sys.stderr)
+        print_report(plan, tracking, Path(scratch) / "report")
     _cook_soups(plan, tracking)
     failed = int((trials["status"] == "failed").sum())
     if failed:
         print(f"{failed} trial(s) failed; see their child runs' 'error' tag", file=sys.stderr)
     return 1 if failed else 0
+
+
+def print_report(plan: SweepPlan, tracking: MLflowTracking, folder: Path) -> None:
+    """The significance report: verdicts in the terminal, the full report on the parent run. A
+    failed analysis does not fail a finished sweep, but a full disk does (exit 3): the report is
+    then missing, and ``resume=true`` writes it once space is freed."""
+    try:
+        print(report_sweep(tracking.uri, plan.cfg.sweep.name, tracking.parent_run_id,
+                           plan.cfg.get("analysis"), folder), flush=True)
+    except Exception as exc:  # noqa: BLE001 - any other failure leaves the trials' records as they are
+        if is_store_full(exc):
+            raise StoreFull(errno.ENOSPC, f"the disk filled up while writing the report ({exc})") from None
+        print(f"analysis failed: {exc!r}", file=sys.stderr)
 
 
 def _cook_soups(plan: SweepPlan, tracking: MLflowTracking) -> None:

@@ -64,3 +64,32 @@ def test_tune_keeps_a_trials_traceback_off_the_terminal_only_when_the_disk_is_fu
     assert not keep.filter(_trial_failure(remote))
     assert keep.filter(_trial_failure(ValueError("a bug in the task")))
     assert keep.filter(logging.LogRecord("x", logging.ERROR, __file__, 1, "no exception", None, None))
+
+
+@pytest.mark.parametrize(
+    ("error", "exits"),
+    [(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), True),
+     (RuntimeError("(sqlite3.OperationalError) database or disk is full"), True),
+     (ValueError("a metric with no finished trial"), False)],
+)
+def test_a_full_disk_fails_the_report_and_any_other_analysis_error_is_a_line(monkeypatch, tmp_path, capsys,
+                                                                              error, exits):
+    from types import SimpleNamespace
+
+    from omegaconf import OmegaConf
+
+    from sweeps import runner
+    from sweeps.write_queue import StoreFull
+
+    def report_sweep(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(runner, "report_sweep", report_sweep)
+    plan = SimpleNamespace(cfg=OmegaConf.create({"sweep": {"name": "smoke"}, "analysis": {}}))
+    tracking = SimpleNamespace(uri="sqlite:///x.db", parent_run_id="p")
+    if exits:
+        with pytest.raises(StoreFull, match="disk filled up while writing the report"):
+            runner.print_report(plan, tracking, tmp_path)
+    else:
+        runner.print_report(plan, tracking, tmp_path)
+        assert capsys.readouterr().err.startswith("analysis failed: ValueError")
