@@ -17,6 +17,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from sweeps.analysis.settings import register_schema
 from sweeps.config import CONFIG_DIR, CONFIG_NAME
 from sweeps.execute import execute
 
@@ -34,4 +35,5 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    register_schema()  # conf/analysis/default.yaml extends this structured schema, as in the platform
     main()
