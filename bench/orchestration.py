@@ -3,6 +3,7 @@ Python loop in one process (the sequential limit), by Hydra ``--multirun`` (basi
 plain Ray Tune with Ray's ``MLflowLoggerCallback`` (bench/peers.py, bench/hydra_peer.py).
 
     python bench/orchestration.py            # 8 trials vs every peer, then the overhead trend 8 -> 32 -> 128
+                                             # (plain Ray Tune: 8 -> 32)
     python bench/orchestration.py --quick    # 4 tiny trials, one repetition: does it all run
 
 Figures (each a median over repetitions that run every runner in turn):
@@ -128,29 +129,33 @@ def _versus_ray(label: str, runs: dict[str, list[dict]], inputs: dict) -> None:
     record(f"{label}: the platform's significance report after the trials", median(report), "s", "", inputs, report)
 
 
-def trend_study(runners: Runners, sizes: list[int], repetitions: int, inputs: dict) -> None:
-    """Per-trial overhead of the platform and of plain Ray Tune at growing trial counts (tiny
-    trials); the compute per trial is the sequential loop's on the smallest count."""
+def trend_study(runners: Runners, sizes: list[int], ray_sizes: list[int], repetitions: int, inputs: dict) -> None:
+    """Per-trial overhead of the platform (``sizes``) and of plain Ray Tune (``ray_sizes``) at
+    growing trial counts (tiny trials); the compute per trial is the sequential loop's on the
+    smallest count."""
     smallest = min(sizes)
+    sizes_of = {"platform": sizes, "ray": ray_sizes}
     runs = {"loop": lambda: runners.peer("loop", smallest)}
-    for n in sizes:
-        runs[f"platform {n}"] = lambda n=n: runners.platform(n)
-        runs[f"ray {n}"] = lambda n=n: runners.peer("ray", n)
+    for n in sorted(set(sizes) | set(ray_sizes)):
+        if n in sizes:
+            runs[f"platform {n}"] = lambda n=n: runners.platform(n)
+        if n in ray_sizes:
+            runs[f"ray {n}"] = lambda n=n: runners.peer("ray", n)
     results = interleaved(runs, repetitions)
     per_trial = [sum(r["trial_s"]) / smallest for r in results["loop"]]
     record("tiny trials: compute per trial (sequential loop)", median(per_trial), "s", "", inputs, per_trial)
-    for name in ("platform", "ray"):
+    for name, counts in sizes_of.items():
         spent = {n: [r["wall_s"] * SLOTS - c * n for r, c in zip(results[f"{name} {n}"], per_trial, strict=True)]
-                 for n in sizes}  # slot-seconds not spent on compute
-        for n in sizes:
+                 for n in counts}  # slot-seconds not spent on compute
+        for n in counts:
             overhead = [o / n for o in spent[n]]
             record(f"tiny trials: {name} overhead per trial, {n} trials", median(overhead), "s", "", inputs, overhead)
-        for low, high in pairwise(sorted(sizes)):  # the start-up paid once drops out: what each more trial costs
+        for low, high in pairwise(sorted(counts)):  # the start-up paid once drops out: what each more trial costs
             marginal = [(b - a) / (high - low) for a, b in zip(spent[low], spent[high], strict=True)]
             record(f"tiny trials: {name} overhead per added trial, {low} -> {high} trials", median(marginal), "s",
                    "flat" if name == "platform" else "", inputs, marginal)
-    largest = max(sizes)
-    _versus_ray(f"{largest} tiny trials", {"platform": results[f"platform {largest}"], "ray": results[f"ray {largest}"]},
+    both = max(set(sizes) & set(ray_sizes))
+    _versus_ray(f"{both} tiny trials", {"platform": results[f"platform {both}"], "ray": results[f"ray {both}"]},
                 inputs)
 
 
@@ -162,11 +167,14 @@ def main() -> None:
                         help="overrides that size a trial of the efficiency study")
     parser.add_argument("--tiny", nargs="*", default=["trainer.max_epochs=1"], help="overrides of a tiny trial")
     parser.add_argument("--sizes", type=int, nargs="*", default=[8, 32, 128], help="trial counts of the trend")
+    # plain Ray Tune starts a fresh worker per trial (its default): 128 tiny trials would take it
+    # longer than the rest of the benchmark together
+    parser.add_argument("--ray-sizes", type=int, nargs="*", default=[8, 32], help="trial counts of Ray's trend")
     parser.add_argument("--repetitions", type=int, default=3)
     parser.add_argument("--trend-repetitions", type=int, help="repetitions of the trend (default: --repetitions)")
     args = parser.parse_args()
     if args.quick:
-        args.trials, args.task, args.sizes, args.repetitions = 4, args.tiny, [4, 8], 1
+        args.trials, args.task, args.sizes, args.ray_sizes, args.repetitions = 4, args.tiny, [4, 8], [4, 8], 1
     trend_repetitions = args.trend_repetitions or args.repetitions
     print(f"load average at start: {os.getloadavg()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="orch-", dir="/tmp") as scratch:
@@ -174,8 +182,9 @@ def main() -> None:
         inputs = {"task": task, "trials": args.trials, "slots": SLOTS, "repetitions": args.repetitions}
         efficiency_study(Runners(Path(scratch), task), args.trials, args.repetitions, inputs)
         tiny = ["+experiment=smoke", *args.tiny]
-        inputs = {"task": tiny, "sizes": args.sizes, "slots": SLOTS, "repetitions": trend_repetitions}
-        trend_study(Runners(Path(scratch), tiny), args.sizes, trend_repetitions, inputs)
+        inputs = {"task": tiny, "sizes": args.sizes, "ray_sizes": args.ray_sizes, "slots": SLOTS,
+                  "repetitions": trend_repetitions}
+        trend_study(Runners(Path(scratch), tiny), args.sizes, args.ray_sizes, trend_repetitions, inputs)
 
 
 if __name__ == "__main__":
