@@ -85,3 +85,15 @@ def test_studies_import_backbones_and_the_contract_never_each_other():
         if parts[0] == "modules" and len(parts) > 1 and parts[1] in studies:
             foreign = {e for e in edges if e.split(".")[1] in studies - {parts[1]}}
             assert not foreign, (module, foreign)
+
+
+def test_the_driver_imports_no_training_stack():
+    """A sweep's driver plans, starts Ray and records: torch and Lightning load in its trials only
+    (each costs seconds of CPU per sweep)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import sweeps.cli, sweeps.runner, sweeps.trial, sweeps.tracking\n"
+            "print(sorted(m for m in ('torch', 'lightning', 'tensorboardX') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip().splitlines()[-1:] == ["[]"], done.stderr[-2000:]
