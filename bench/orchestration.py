@@ -110,16 +110,19 @@ def figures(label: str, trials: int, runs: dict[str, list[dict]], compute: list[
             record(f"{label}: {name} speedup over the sequential loop", median(speedup), "x", "", inputs, speedup)
 
 
-def efficiency_study(runners: Runners, trials: int, repetitions: int, inputs: dict) -> None:
-    runs = interleaved({"loop": lambda: runners.peer("loop", trials), "hydra": lambda: runners.hydra(trials),
-                        "platform": lambda: runners.platform(trials), "ray": lambda: runners.peer("ray", trials)},
-                       repetitions)
+def efficiency_study(runners: Runners, trials: int, repetitions: int, inputs: dict, names: list[str]) -> None:
+    """The runners ``names`` (the sequential loop always: its compute is the reference) on the same
+    ``trials``, interleaved."""
+    every = {"loop": lambda: runners.peer("loop", trials), "hydra": lambda: runners.hydra(trials),
+             "platform": lambda: runners.platform(trials), "ray": lambda: runners.peer("ray", trials)}
+    runs = interleaved({name: run for name, run in every.items() if name == "loop" or name in names}, repetitions)
     compute = [sum(r["trial_s"]) for r in runs["loop"]]
     label = f"{trials} trials"
     record(f"{label}: compute per trial (sequential loop)", median([c / trials for c in compute]), "s",
            "about 15 s", inputs, [c / trials for c in compute])
     figures(label, trials, runs, compute, inputs)
-    _versus_ray(label, runs, inputs)
+    if {"platform", "ray"} <= set(runs):
+        _versus_ray(label, runs, inputs)
 
 
 def _versus_ray(label: str, runs: dict[str, list[dict]], inputs: dict) -> None:
@@ -163,7 +166,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="4 tiny trials, 1 repetition")
     parser.add_argument("--trials", type=int, default=8)
-    parser.add_argument("--task", nargs="*", default=["trainer.max_epochs=20", "data.batch_size=16"],
+    parser.add_argument("--runners", nargs="*", default=["hydra", "platform", "ray"],
+                        help="runners of the efficiency study besides the sequential loop")
+    parser.add_argument("--task", nargs="*", default=["trainer.max_epochs=70", "data.batch_size=16"],
                         help="overrides that size a trial of the efficiency study")
     parser.add_argument("--tiny", nargs="*", default=["trainer.max_epochs=1"], help="overrides of a tiny trial")
     parser.add_argument("--sizes", type=int, nargs="*", default=[8, 32, 128], help="trial counts of the trend")
@@ -180,7 +185,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="orch-", dir="/tmp") as scratch:
         task = ["+experiment=smoke", *args.task]
         inputs = {"task": task, "trials": args.trials, "slots": SLOTS, "repetitions": args.repetitions}
-        efficiency_study(Runners(Path(scratch), task), args.trials, args.repetitions, inputs)
+        efficiency_study(Runners(Path(scratch), task), args.trials, args.repetitions, inputs, args.runners)
+        if not args.sizes:  # --sizes with no count: no trend
+            return
         tiny = ["+experiment=smoke", *args.tiny]
         inputs = {"task": tiny, "sizes": args.sizes, "ray_sizes": args.ray_sizes, "slots": SLOTS,
                   "repetitions": trend_repetitions}
