@@ -168,7 +168,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=8)
     parser.add_argument("--runners", nargs="*", default=["hydra", "platform", "ray"],
                         help="runners of the efficiency study besides the sequential loop")
-    parser.add_argument("--task", nargs="*", default=["trainer.max_epochs=70", "data.batch_size=16"],
+    parser.add_argument("--task", nargs="*", default=["trainer.max_epochs=16", "data.batch_size=2"],
                         help="overrides that size a trial of the efficiency study")
     parser.add_argument("--tiny", nargs="*", default=["trainer.max_epochs=1"], help="overrides of a tiny trial")
     parser.add_argument("--sizes", type=int, nargs="*", default=[8, 32, 128], help="trial counts of the trend")
