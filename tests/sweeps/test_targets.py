@@ -5,14 +5,19 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from sweeps.config import config_targets
 from sweeps.targets import UNSETTLED, check_target, class_defines
 
 ROOT = Path(__file__).parents[2]
 CONF_TARGETS = sorted({target for path in (ROOT / "conf").rglob("*.yaml")
-                       for line in path.read_text().splitlines()
-                       if (target := line.partition("_target_:")[2].split("#")[0].strip())})
+                       for _, target in config_targets(yaml.safe_load(path.read_text()))
+                       if "${" not in target})
+
+
+def test_the_configs_targets_were_read():
+    assert {"lightning.Trainer", "torch.optim.Adam", "sweeps.tracking.MLflowTracking"} <= set(CONF_TARGETS)
 
 
 @pytest.mark.parametrize("target", CONF_TARGETS)
@@ -48,14 +53,16 @@ def test_a_class_body_says_whether_the_task_checks_its_config():
     assert class_defines("modules.embedding.task.EmbeddingTask", "check_config") is False
 
 
-def test_a_sweep_with_an_unknown_class_fails_before_anything_heavy_is_imported(tmp_path):
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])
+def test_a_sweep_with_an_unknown_class_fails_before_anything_heavy_is_imported(tmp_path, dry_run):
+    args = ["+experiment=smoke", "model._target_=modules.classification.mlp.NoSuchNet",
+            f"paths.output_dir={tmp_path}", *dry_run]
     code = (
         "import contextlib, io, sys\n"
         "from sweeps.cli import main\n"
         "err = io.StringIO()\n"
         "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):\n"
-        f"    code = main(['+experiment=smoke', 'model._target_=modules.classification.mlp.NoSuchNet',"
-        f" 'paths.output_dir={tmp_path}'])\n"
+        f"    code = main({args!r})\n"
         "print(code, err.getvalue().strip().splitlines())\n"
         "print(sorted(m for m in ('ray', 'torch', 'lightning') if m in sys.modules))"
     )
@@ -65,9 +72,3 @@ def test_a_sweep_with_an_unknown_class_fails_before_anything_heavy_is_imported(t
     assert "model._target_: cannot import 'modules.classification.mlp.NoSuchNet'" in result
     assert imported == "[]"
 
-
-def test_config_targets_are_what_the_driver_checks():
-    from omegaconf import OmegaConf
-
-    cfg = OmegaConf.create({"model": {"_target_": "a.B", "inner": [{"_target_": "c.D"}]}})
-    assert config_targets(cfg) == [("model", "a.B"), ("model.inner[0]", "c.D")]
