@@ -167,6 +167,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="4 tiny trials, 1 repetition")
     parser.add_argument("--trials", type=int, default=8)
     parser.add_argument("--runners", nargs="*", default=["hydra", "platform", "ray"],
+                        choices=["hydra", "platform", "ray"],
                         help="runners of the efficiency study besides the sequential loop")
     parser.add_argument("--task", nargs="*", default=["trainer.max_epochs=16", "data.batch_size=2"],
                         help="overrides that size a trial of the efficiency study")
@@ -181,6 +182,8 @@ def main() -> None:
     if args.quick:
         args.trials, args.task, args.sizes, args.ray_sizes, args.repetitions = 4, args.tiny, [4, 8], [4, 8], 1
     trend_repetitions = args.trend_repetitions or args.repetitions
+    if args.sizes and not set(args.sizes) & set(args.ray_sizes):
+        parser.error("--sizes and --ray-sizes must share a trial count (the platform/Ray Tune ratio)")
     print(f"load average at start: {os.getloadavg()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="orch-", dir="/tmp") as scratch:
         task = ["+experiment=smoke", *args.task]
