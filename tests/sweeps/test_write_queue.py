@@ -140,11 +140,15 @@ def test_a_failed_write_is_counted_and_reported(tmp_path, capsys):
 def test_a_full_store_stops_the_writer_and_the_next_callback_raises(tmp_path):
     queue = WriteQueue(f"sqlite:///{tmp_path}/mlflow.db")
 
+    queued = threading.Event()
+
     def full() -> None:
+        queued.wait(10)  # the disk fills up once the second write is queued behind this one
         raise RuntimeError("(sqlite3.OperationalError) database or disk is full")
 
     queue.submit(full)
     queue.submit(lambda: None)
+    queued.set()
     assert queue.flush(timeout=30) == 2, "nothing after a full disk is written, nothing is dropped"
     with pytest.raises(StoreFull):
         queue.submit(lambda: None)
