@@ -4,7 +4,8 @@ definitions used by MTEB / BEIR, Thakur et al., 2021).
 :meth:`RetrievalEvaluator.from_pairs` builds a task from STS-B: each pair scored at least
 ``threshold`` makes ``sentence1`` a query and ``sentence2`` a relevant document; the corpus is
 every distinct ``sentence2`` of the given pairs (the others act as distractors) plus any extra
-``distractors``.
+``distractors``; ``max_corpus`` keeps every document relevant to a kept query and a seeded random
+subset of the distractors, in corpus order.
 """
 
 from __future__ import annotations
@@ -28,6 +29,17 @@ def mrr_at_k(ranked_relevance: np.ndarray, k: int) -> float:
     """Reciprocal rank of the first relevant document within the top ``k`` (else 0)."""
     hits = np.flatnonzero(np.asarray(ranked_relevance[:k]) > 0)
     return float(1.0 / (hits[0] + 1)) if len(hits) else 0.0
+
+
+def _smaller_corpus(
+    corpus: list[str], needed: set[str], size: int, rng: np.random.Generator
+) -> list[str]:
+    """``needed`` plus a random sample of the other documents, ``size`` in all (never fewer than
+    ``needed``), in the order of ``corpus``."""
+    others = [i for i, text in enumerate(corpus) if text not in needed]
+    room = max(size - (len(corpus) - len(others)), 0)
+    dropped = set(others) - set(rng.choice(others, room, replace=False).tolist())
+    return [text for i, text in enumerate(corpus) if i not in dropped]
 
 
 class RetrievalEvaluator:
@@ -61,23 +73,29 @@ class RetrievalEvaluator:
         pairs: list[STSPair],
         threshold: float = 4.0,
         max_queries: int | None = None,
+        max_corpus: int | None = None,
         distractors: list[str] | None = None,
         seed: int = 0,
         k: int = 10,
         name: str = "stsb",
     ) -> RetrievalEvaluator:
-        """A task from scored pairs; ``max_queries`` keeps a seeded random subset of queries."""
+        """A task from scored pairs; ``max_queries`` keeps a seeded random subset of queries and
+        ``max_corpus`` (at least the kept queries' relevant documents) of distractors."""
         corpus = list(dict.fromkeys([p.sentence2 for p in pairs] + list(distractors or [])))
-        position = {text: i for i, text in enumerate(corpus)}
-        relevant: dict[str, set[int]] = {}
+        relevant: dict[str, set[str]] = {}
         for p in pairs:
             if p.score >= threshold:
-                relevant.setdefault(p.sentence1, set()).add(position[p.sentence2])
+                relevant.setdefault(p.sentence1, set()).add(p.sentence2)
         queries = list(relevant)
+        rng = np.random.default_rng(seed)
         if max_queries is not None and len(queries) > max_queries:
-            keep = np.random.default_rng(seed).choice(len(queries), max_queries, replace=False)
+            keep = rng.choice(len(queries), max_queries, replace=False)
             queries = [queries[i] for i in sorted(keep)]
-        return cls(queries, corpus, [relevant[q] for q in queries], k=k, name=name)
+        if max_corpus is not None and len(corpus) > max_corpus:
+            corpus = _smaller_corpus(corpus, {d for q in queries for d in relevant[q]}, max_corpus, rng)
+        position = {text: i for i, text in enumerate(corpus)}
+        found = [{position[d] for d in relevant[q]} for q in queries]
+        return cls(queries, corpus, found, k=k, name=name)
 
     def texts(self) -> list[str]:
         """Every text this evaluator encodes."""

@@ -47,13 +47,14 @@ def _truncate(data: TextDataset, max_chars: int | None) -> TextDataset:
 class EvaluationSuite:
     """STS (Spearman), retrieval (nDCG@10, MRR@10), classification (accuracy), clustering
     (V-measure), and with ``heldout`` held-out document similarity (Lee corpus, Spearman). Sizes:
-    STS pairs, retrieval queries, classification train/test documents and clustering documents;
-    20NG texts are cut to ``max_chars`` characters."""
+    STS pairs, retrieval queries and corpus documents (``None``: the split's 1,337), classification
+    train/test documents and clustering documents; 20NG texts are cut to ``max_chars`` characters."""
 
     def __init__(
         self,
         sts_pairs: int | None = 500,
         retrieval_queries: int | None = 200,
+        retrieval_corpus: int | None = None,
         classification_train: int | None = 1000,
         classification_test: int | None = 500,
         clustering_docs: int | None = 500,
@@ -67,7 +68,7 @@ class EvaluationSuite:
             order = order[:sts_pairs]
         self.sts = STSEvaluator([test_pairs[i] for i in sorted(order)])
         self.retrieval = RetrievalEvaluator.from_pairs(
-            test_pairs, max_queries=retrieval_queries, seed=seed
+            test_pairs, max_queries=retrieval_queries, max_corpus=retrieval_corpus, seed=seed
         )
         train = load_newsgroups(
             "train", limit_per_class=_per_class(classification_train), seed=seed

@@ -23,7 +23,7 @@ SHRUNK = [
     "+experiment=pooling_grid", "sweep.seeds=[0]", "trainer.max_epochs=3", "sweep.max_concurrent=1",
     "sweep.space.design='choice(mean_causal,latent_causal)'", "~sweep.space.pooling",
     "pooling.normalize=zscore", "data.train_limit=160", "data.dev_limit=8", "data.dev_pairs=24",
-    "evaluation.sts_pairs=200", "evaluation.retrieval_queries=12",
+    "evaluation.sts_pairs=200", "evaluation.retrieval_queries=12", "evaluation.retrieval_corpus=120",
     "evaluation.classification_train=40", "evaluation.classification_test=20",
     "evaluation.clustering_docs=40", "evaluation.max_chars=120",
     # SmolLM2 converted once per checkout (as the embedding unit tests and `make sweep` do), not per run

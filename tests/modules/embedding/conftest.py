@@ -53,6 +53,7 @@ TINY_DATA = [
     "data.batch_size=4",
     "evaluation.sts_pairs=16",
     "evaluation.retrieval_queries=4",
+    "evaluation.retrieval_corpus=24",
     "evaluation.classification_train=20",
     "evaluation.classification_test=20",
     "evaluation.clustering_docs=20",

@@ -57,3 +57,21 @@ def test_query_text_in_corpus_is_not_retrieved_for_itself() -> None:
     table = {"a": [1.0, 0.0], "b": [0.9, 0.1], "c": [0.0, 1.0]}
     result = RetrievalEvaluator.from_pairs(pairs).evaluate(lookup(table))
     assert result.value == pytest.approx(1.0)
+
+
+def test_a_capped_corpus_keeps_every_relevant_document_and_seeded_distractors() -> None:
+    from modules.data.stsb import load_stsb
+
+    pairs = load_stsb("test")
+    full = RetrievalEvaluator.from_pairs(pairs, max_queries=12, seed=0)
+    small = RetrievalEvaluator.from_pairs(pairs, max_queries=12, max_corpus=100, seed=0)
+    assert small.queries == full.queries and len(full.corpus) > 1000 and len(small.corpus) == 100
+    for query, rel_full, rel_small in zip(full.queries, full.relevant, small.relevant, strict=True):
+        assert {full.corpus[i] for i in rel_full} == {small.corpus[i] for i in rel_small}, query
+    order = {text: i for i, text in enumerate(full.corpus)}
+    assert [order[t] for t in small.corpus] == sorted(order[t] for t in small.corpus)
+    again = RetrievalEvaluator.from_pairs(pairs, max_queries=12, max_corpus=100, seed=0)
+    assert again.corpus == small.corpus
+    assert RetrievalEvaluator.from_pairs(pairs, max_queries=12, max_corpus=100, seed=1).corpus != small.corpus
+    tiny = RetrievalEvaluator.from_pairs(pairs, max_queries=12, max_corpus=1, seed=0)
+    assert len(tiny.corpus) == len({d for r in tiny.relevant for d in r})  # never fewer than the relevant
