@@ -5,7 +5,7 @@ import pytest
 
 from modules.contract.per_example import statistic_value
 from modules.data.stsb import STSPair
-from modules.evaluation.retrieval import RetrievalEvaluator, mrr_at_k, ndcg_at_k
+from modules.evaluation.retrieval import RetrievalEvaluator, _smaller_corpus, mrr_at_k, ndcg_at_k
 
 ONE_HOT = {f"t{i}": np.eye(6)[i] for i in range(6)}
 
@@ -72,6 +72,8 @@ def test_a_capped_corpus_keeps_every_relevant_document_and_seeded_distractors() 
     assert [order[t] for t in small.corpus] == sorted(order[t] for t in small.corpus)
     again = RetrievalEvaluator.from_pairs(pairs, max_queries=12, max_corpus=100, seed=0)
     assert again.corpus == small.corpus
-    assert RetrievalEvaluator.from_pairs(pairs, max_queries=12, max_corpus=100, seed=1).corpus != small.corpus
+    needed = {d for r in small.relevant for d in (small.corpus[i] for i in r)}
+    draws = {tuple(_smaller_corpus(full.corpus, needed, 100, np.random.default_rng(s))) for s in range(3)}
+    assert len(draws) == 3, "the distractors follow the seed"
     tiny = RetrievalEvaluator.from_pairs(pairs, max_queries=12, max_corpus=1, seed=0)
     assert len(tiny.corpus) == len({d for r in tiny.relevant for d in r})  # never fewer than the relevant
