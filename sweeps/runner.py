@@ -23,6 +23,8 @@ from ray.tune.search.basic_variant import BasicVariantGenerator
 
 from sweeps import soup, storage
 from sweeps.analysis import report_sweep
+from sweeps.atomic_fs import storage_filesystem
+from sweeps.checkpoint_retention import CheckpointRetention
 from sweeps.errors import SweepConfigError
 from sweeps.locks import store_lock, sweep_lock
 from sweeps.metric_check import MetricCheck, missing_metric
@@ -45,8 +47,7 @@ from sweeps.trial import run_trial
 from sweeps.write_queue import StoreFull, is_store_full
 
 STATE_FILE = "sweep_state.json"
-# Tune's saved sweep state can name a trial's previous checkpoint while the trial has already saved
-# (and, with one kept, deleted) the next: a driver killed in between could not resume that trial.
+# A trial's newest checkpoints kept on storage, besides the one the saved sweep state resumes it from.
 KEEP_CHECKPOINTS = 2
 
 
@@ -91,8 +92,6 @@ def _run_locked(plan: SweepPlan) -> int:
         tracking.log_parent_summary(params=fixed_settings(plan, tracking.redact))
     print(plan.mlflow_hint(parent, tracking.experiment_id), flush=True)
     cluster = instantiate(cfg.cluster)
-    # Ray warns on every forced state snapshot that num_to_keep causes; the snapshots are wanted.
-    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     # A study's target metric may exist only in a trial's final report (its test-set evaluation).
     os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
     quiet_ray(int(cfg.sweep.verbose))
@@ -188,12 +187,14 @@ def read_state(folder: str) -> dict:
 def _tuner(plan: SweepPlan, tracking: MLflowTracking) -> Tuner:
     cfg = plan.cfg
     os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"  # ours to choose: see tune_loggers
+    os.environ["TUNE_GLOBAL_CHECKPOINT_S"] = str(float(cfg.sweep.save_state_s))  # no other way in
     distributed = is_distributed(cfg)
     trainable = tune.with_resources(
         tune.with_parameters(run_trial, base_overrides=plan.base_overrides), trial_resources(cfg)
     )
     if plan.resuming:
-        return Tuner.restore(plan.state_path, trainable=trainable)
+        return Tuner.restore(plan.state_path, trainable=trainable,
+                             storage_filesystem=storage_filesystem(plan.state_path))
     searched = is_searched(cfg)
     return Tuner(
         trainable,
@@ -210,14 +211,21 @@ def _tuner(plan: SweepPlan, tracking: MLflowTracking) -> Tuner:
         run_config=RunConfig(
             name=cfg.sweep.name,
             storage_path=str(cfg.storage.path),
+            storage_filesystem=storage_filesystem(str(cfg.storage.path)),
             failure_config=FailureConfig(max_failures=int(cfg.sweep.max_failures)),
-            # PBT restarts a trial from another's checkpoint, which must still exist by then
-            checkpoint_config=CheckpointConfig(num_to_keep=None if is_pbt(cfg) else KEEP_CHECKPOINTS),
+            # Tune keeps every checkpoint: its own pruning can delete the one a resume needs
+            checkpoint_config=CheckpointConfig(num_to_keep=None),
             callbacks=[tracking, MetricCheck(str(cfg.sweep.metric)),  # logged, then checked
-                       *progress_lines(plan), *tune_loggers(cfg)],
+                       *retention(cfg), *progress_lines(plan), *tune_loggers(cfg)],
             verbose=tune_verbosity(int(cfg.sweep.verbose)),
         ),
     )
+
+
+def retention(cfg: DictConfig) -> list[CheckpointRetention]:
+    """Old checkpoints are deleted, except under PBT: it restarts a trial from another's checkpoint,
+    which must still exist by then."""
+    return [] if is_pbt(cfg) else [CheckpointRetention(KEEP_CHECKPOINTS)]
 
 
 def _search_alg(plan: SweepPlan):

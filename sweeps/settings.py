@@ -37,6 +37,7 @@ class SweepSettings:
     num_samples: int = 1
     max_concurrent: int = 0
     max_failures: int = 1
+    save_state_s: float = 2.0
     max_trials: int = 10_000
     reuse_actors: bool = True
     tensorboard: bool = False
@@ -100,6 +101,8 @@ def check_sweep(cfg: DictConfig) -> None:
     for key, low in (("num_samples", 1), ("max_concurrent", 0), ("max_failures", -1), ("max_trials", 1)):
         if getattr(sweep, key) < low:
             raise SweepConfigError(f"sweep.{key} must be at least {low}, got {getattr(sweep, key)}")
+    if sweep.save_state_s < 0:
+        raise SweepConfigError(f"sweep.save_state_s must be at least 0, got {sweep.save_state_s}")
     if sweep.verbose not in (0, 1, 2, 3):
         raise SweepConfigError(f"sweep.verbose must be 0, 1, 2 or 3, got {sweep.verbose}")
 

@@ -8,7 +8,8 @@ be, on one output folder; each check reads what the story recorded:
 3. Ctrl-C (SIGINT) mid-way, between the fourth and fifth kill: exit 130, the resume command
    printed, the parent run KILLED;
 4. a resume that asks for other settings is refused, naming them (nothing restarts);
-5. the last resume finishes every trial: one parent, one child per trial, every epoch logged once;
+5. the last resume finishes every trial: one parent, one child per trial, every epoch logged once,
+   each trial's last checkpoints kept and its older ones deleted;
 6. the same name again without resume, two drivers at once on the folder the sweep left: one is
    refused, the other starts a fresh parent run and sets the finished sweep's Ray state aside.
 
@@ -35,14 +36,16 @@ import psutil
 import pytest
 from mlflow import MlflowClient
 
+from sweeps.runner import KEEP_CHECKPOINTS
 from tests.conftest import ROOT, run_sweep_cli
 from tests.e2e.mlflow_store import metric_steps, store_uri, sweep_runs
 
 pytestmark = pytest.mark.slow
 NAME = "resumable"
 ARGS = ["+experiment=smoke", f"sweep.name={NAME}", "sweep.verbose=0", "sweep.space.optim.lr='choice(0.01)'"]
+# The state is saved at every step: these trials take a second, less than the default's interval
 FULL = ["trainer.max_epochs=4", "sweep.seeds=[0,1]", "sweep.space.model.hidden='choice(16,32)'",
-        "sweep.max_concurrent=2"]
+        "sweep.max_concurrent=2", "sweep.save_state_s=0"]
 # Kill when Tune has recorded this many results (4 trials x (4 epochs + the final report) = 20); Ctrl-C
 # after the fourth kill, at 9 results: then one trial has finished and, two running at a time, the
 # fourth has not started, so Ctrl-C always lands mid-sweep, however fast the trials end meanwhile
@@ -61,6 +64,7 @@ class Story:
     ctrl_c: dict = field(default_factory=dict)
     other_settings: subprocess.CompletedProcess | None = None
     resumed: subprocess.CompletedProcess | None = None
+    checkpoints: dict[str, list[str]] = field(default_factory=dict)  # per trial, once the sweep finished
     parent_id: str = ""  # the resumed sweep's parent run
 
 
@@ -217,6 +221,8 @@ def _tell(out: Path) -> Story:
     told.other_settings = run_sweep_cli(*ARGS, "trainer.max_epochs=9", *FULL[1:], f"paths.output_dir={out}",
                                         f"cluster.tmp_dir={tmp_dir}", "resume=true")
     told.resumed = run_sweep_cli(*common, "resume=true")
+    told.checkpoints = {trial.name: sorted(c.name for c in trial.glob("checkpoint_*"))
+                        for trial in state.glob("run_trial_*")}
     (parent,) = sweep_runs(out, NAME)[0]
     told.parent_id = parent.info.run_id
 
@@ -273,6 +279,9 @@ def test_the_resumed_sweep_finishes_every_trial_and_logs_every_epoch_once(story)
         assert child.info.status == "FINISHED"
         # a finished trial that ran again, or an epoch reported twice, would show a step twice
         assert metric_steps(story.out, child.info.run_id, "train_loss") == [1, 2, 3, 4], child.info.run_name
+    assert len(story.checkpoints) == 4
+    for trial, kept in story.checkpoints.items():  # old ones deleted, only once no resume could need them
+        assert 1 <= len(kept) <= KEEP_CHECKPOINTS, (trial, kept)
 
 
 def test_the_same_name_without_resume_starts_afresh_and_sets_the_old_state_aside(story):

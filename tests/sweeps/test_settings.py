@@ -33,6 +33,7 @@ def _cfg(sweep: dict | None = None, resources: dict | None = None):
         ({"num_samples": "abc"}, "sweep.num_samples"),
         ({"num_samples": 0}, "sweep.num_samples must be at least 1"),
         ({"max_failures": "lots"}, "sweep.max_failures"),
+        ({"save_state_s": -1}, "sweep.save_state_s must be at least 0"),
         ({"name": ".."}, "sweep.name"),
         ({"name": "a/b"}, "sweep.name"),
         ({"mode": "maximize"}, "sweep.mode"),

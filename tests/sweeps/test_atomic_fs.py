@@ -1,0 +1,52 @@
+"""Ray's storage filesystem: a file being written never replaces the complete one before it."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+from pyarrow import fs
+
+from sweeps.atomic_fs import AtomicLocalFileSystem, storage_filesystem
+
+
+@pytest.fixture
+def atomic() -> fs.FileSystem:
+    return fs.PyFileSystem(AtomicLocalFileSystem())
+
+
+def test_a_file_being_written_leaves_the_old_one_readable(tmp_path, atomic):
+    target = tmp_path / "experiment_state-1.json"
+    target.write_text('{"complete": true}')
+    stream = atomic.open_output_stream(str(target))
+    stream.write(b'{"comp')  # the upload a killed driver never finished
+    assert target.read_text() == '{"complete": true}'
+    stream.close()
+    assert target.read_text() == '{"comp'
+    assert [p.name for p in tmp_path.iterdir()] == ["experiment_state-1.json"]
+
+
+def test_pyarrows_local_filesystem_truncates_in_place(tmp_path):
+    """Why the atomic one exists: the stock one empties the target as soon as it opens it."""
+    target = tmp_path / "experiment_state-1.json"
+    target.write_text('{"complete": true}')
+    stream = fs.LocalFileSystem().open_output_stream(str(target))
+    assert target.read_text() == ""
+    stream.close()
+
+
+def test_ray_s_folder_upload_goes_through_it(tmp_path, atomic):
+    source = tmp_path / "staging"
+    (source / "trial" / "checkpoint_000000").mkdir(parents=True)
+    (source / "trial" / "checkpoint_000000" / "weights").write_bytes(b"\x00" * 100_000)
+    (source / "experiment_state-1.json").write_text("{}")
+    fs.copy_files(str(source), str(tmp_path / "storage"), destination_filesystem=atomic)
+    assert (tmp_path / "storage" / "trial" / "checkpoint_000000" / "weights").stat().st_size == 100_000
+    assert (tmp_path / "storage" / "experiment_state-1.json").read_text() == "{}"
+    assert not list((tmp_path / "storage").rglob("*.partial"))
+
+
+def test_it_travels_to_ray_workers_and_only_local_paths_get_it(atomic):
+    assert pickle.loads(pickle.dumps(atomic)).equals(atomic)
+    assert storage_filesystem("s3://bucket/sweeps") is None
+    assert storage_filesystem("/data/sweeps").type_name == "py::atomic-local"
