@@ -12,6 +12,7 @@ Written here because pyarrow's ``LocalFileSystem`` writes in place and Ray takes
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import uuid
@@ -83,30 +84,46 @@ class AtomicLocalFileSystem(fs.FileSystemHandler):
 
 
 class _RenamedOnClose(io.RawIOBase):
-    """Writes to a hidden file beside ``path``; closing renames it onto ``path`` (one atomic step)."""
+    """Writes to a hidden file beside ``path``; closing renames it onto ``path`` (one atomic step),
+    unless a write failed (a full disk): then the hidden file is removed and ``path`` left as it was."""
 
     def __init__(self, path: str) -> None:
         super().__init__()
         self.path = path
         head, tail = os.path.split(path)
         self.partial = os.path.join(head, f".{tail}.{uuid.uuid4().hex[:8]}.partial")
+        self.failed = False
         self._file = open(self.partial, "wb")  # noqa: SIM115 - closed in close()
 
     def writable(self) -> bool:
         return True
 
     def write(self, data) -> int:
-        return self._file.write(data)
+        return self._guarded(self._file.write, data)
 
     def flush(self) -> None:
-        self._file.flush()
+        self._guarded(self._file.flush)
+
+    def _guarded(self, operation, *args):
+        try:
+            return operation(*args)
+        except BaseException:
+            self.failed = True
+            raise
 
     def close(self) -> None:
         if self.closed:
             return
-        super().close()  # flushes first
-        self._file.close()
-        os.replace(self.partial, self.path)
+        try:
+            super().close()  # flushes first
+            self._guarded(self._file.close)
+        finally:
+            if self.failed:
+                with contextlib.suppress(OSError):  # its buffer cannot be written either
+                    self._file.close()
+                os.remove(self.partial)
+        if not self.failed:
+            os.replace(self.partial, self.path)
 
 
 def storage_filesystem(path: str) -> fs.FileSystem | None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import pickle
+import subprocess
+import sys
 
 import pytest
 from pyarrow import fs
 
 from sweeps.atomic_fs import AtomicLocalFileSystem, storage_filesystem
+from tests.conftest import ROOT
 
 
 @pytest.fixture
@@ -50,3 +54,27 @@ def test_it_travels_to_ray_workers_and_only_local_paths_get_it(atomic):
     assert pickle.loads(pickle.dumps(atomic)).equals(atomic)
     assert storage_filesystem("s3://bucket/sweeps") is None
     assert storage_filesystem("/data/sweeps").type_name == "py::atomic-local"
+
+
+WRITE_PAST_A_LIMIT = """
+import resource, signal, sys
+from pyarrow import fs
+from sweeps.atomic_fs import AtomicLocalFileSystem
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past the limit a write fails (EFBIG), as on a full disk
+resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))
+try:
+    with fs.PyFileSystem(AtomicLocalFileSystem()).open_output_stream(sys.argv[1]) as stream:
+        stream.write(b"x" * 5000)
+except OSError as exc:
+    print(exc.errno)
+"""
+
+
+def test_a_write_that_fails_midway_leaves_the_old_file_and_no_partial(tmp_path):
+    target = tmp_path / "experiment_state-1.json"
+    target.write_text('{"complete": true}')
+    done = subprocess.run([sys.executable, "-c", WRITE_PAST_A_LIMIT, str(target)], cwd=ROOT,
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == str(errno.EFBIG), done.stderr
+    assert target.read_text() == '{"complete": true}'
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
