@@ -85,11 +85,12 @@ class MLflowTracking(Callback):
         self._runs: dict[str, str] = {}
         self._last_step: dict[str, int] = {}
         self._logged_before: dict[str, int] = {}  # a reused child run's last step, per trial
+        self._closed: set[str] = set()  # trials whose end this driver saw
         self._client: MlflowClient | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state.update(_client=None, _runs={}, _last_step={}, _logged_before={})
+        state.update(_client=None, _runs={}, _last_step={}, _logged_before={}, _closed=set())
         if self.base_overrides is not None:  # Tune pickles its callbacks into tuner.pkl
             state["base_overrides"] = redact_overrides(self.base_overrides, self.redact)
         return state
@@ -248,20 +249,35 @@ class MLflowTracking(Callback):
     def on_trial_complete(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         seen = _TrialSeen.of(trial)
         finished = FINAL_KEY in (trial.last_result or {})
+        self._closed.add(seen.trial_id)
+        self.queue.submit(lambda: self._complete(seen, self._child_run(seen), finished))
 
-        def write() -> None:
-            run_id = self._child_run(seen)
-            self._log_trial_artifacts(seen, run_id)
-            self._log_schedule(seen, run_id)
-            if not finished:
-                self.client.set_tag(run_id, "stopped_by", "scheduler")
-            self.close_child(run_id, "finished" if finished else "stopped")
+    def _complete(self, seen: _TrialSeen, run_id: str, finished: bool) -> None:
+        self._log_trial_artifacts(seen, run_id)
+        self._log_schedule(seen, run_id)
+        if not finished:
+            self.client.set_tag(run_id, "stopped_by", "scheduler")
+        self.close_child(run_id, "finished" if finished else "stopped")
 
-        self.queue.submit(write)
+    def on_experiment_end(self, trials: list[Trial], **info: Any) -> None:
+        """Close the child run of every trial that Tune's saved state holds as finished but that a
+        killed driver never closed: Tune can save a trial's completion before MLflow takes the
+        write, and a resumed sweep does not run a finished trial again."""
+        for trial in trials:
+            if (trial.status == Trial.TERMINATED and FINAL_KEY in (trial.last_result or {})
+                    and trial.trial_id not in self._closed):
+                seen = _TrialSeen.of(trial)
+                self.queue.submit(lambda seen=seen: self._complete_if_open(seen))
+
+    def _complete_if_open(self, seen: _TrialSeen) -> None:
+        run_id = self._child_run(seen)
+        if self.client.get_run(run_id).info.status == RunStatus.to_string(RunStatus.RUNNING):
+            self._complete(seen, run_id, finished=True)
 
     def on_trial_error(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         seen = _TrialSeen.of(trial)
         error = _error_text(trial)
+        self._closed.add(seen.trial_id)
 
         def write() -> None:
             run_id = self._child_run(seen)
