@@ -250,20 +250,27 @@ def quiet_ray(verbose: int) -> None:
     Tune's experiment box and its TensorBoard hint (TensorBoard is not installed; Tune's legacy
     reporter at verbosity 0 prints neither)."""
     logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
-    controller = logging.getLogger("ray.tune.execution.tune_controller")
-    if not any(isinstance(f, DiskFullTrialErrors) for f in controller.filters):
-        controller.addFilter(DiskFullTrialErrors())
+    for name in DiskFullTrialErrors.LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, DiskFullTrialErrors) for f in logger.filters):
+            logger.addFilter(DiskFullTrialErrors())
     if verbose < 2:
         os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
 
 
 class DiskFullTrialErrors(logging.Filter):
-    """Drops Tune's traceback of a trial that failed because the disk is full: the sweep then ends
-    with one line saying so (``sweeps/cli.py``), and the trial's error stays on its child run."""
+    """Drops Ray's tracebacks of a write that failed because the disk is full (a trial's, or an
+    upload of the sweep's state, whose syncer puts its traceback in the message): the sweep then
+    ends with one line saying so (``sweeps/cli.py``), and a trial's error stays on its child run."""
+
+    LOGGERS = ("ray.tune.execution.tune_controller", "ray.tune.execution.experiment_state",
+               "ray.train._internal.syncer")
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        return error is None or not is_store_full(error)
+        if error is not None:
+            return not is_store_full(error)
+        return os.strerror(errno.ENOSPC) not in record.getMessage()
 
 
 def tune_loggers(cfg: DictConfig) -> list[Callback]:

@@ -64,6 +64,10 @@ def test_tune_keeps_a_trials_traceback_off_the_terminal_only_when_the_disk_is_fu
     assert not keep.filter(_trial_failure(remote))
     assert keep.filter(_trial_failure(ValueError("a bug in the task")))
     assert keep.filter(logging.LogRecord("x", logging.ERROR, __file__, 1, "no exception", None, None))
+    # Ray's syncer writes the failed upload's traceback into the message itself
+    upload = f"Last sync command failed with the following error:\nTraceback ...\nOSError: {os.strerror(errno.ENOSPC)}"
+    assert not keep.filter(logging.LogRecord("ray.train._internal.syncer", logging.WARNING, __file__, 1,
+                                             upload, None, None))
 
 
 @pytest.mark.parametrize(
