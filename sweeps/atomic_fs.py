@@ -20,6 +20,8 @@ import uuid
 import pyarrow as pa
 from pyarrow import fs
 
+from sweeps.storage import is_uri
+
 
 class AtomicLocalFileSystem(fs.FileSystemHandler):
     """pyarrow's local filesystem, except that ``open_output_stream`` writes a temporary file and
@@ -129,4 +131,4 @@ class _RenamedOnClose(io.RawIOBase):
 def storage_filesystem(path: str) -> fs.FileSystem | None:
     """The filesystem Ray should use for ``storage.path``: atomic writes for a local or mounted
     folder; None (Ray's own choice) for a URI such as ``s3://``."""
-    return None if "://" in path else fs.PyFileSystem(AtomicLocalFileSystem())
+    return None if is_uri(path) else fs.PyFileSystem(AtomicLocalFileSystem())

@@ -34,14 +34,16 @@ class CheckpointRetention(Callback):
         self.keep = keep
 
     def on_checkpoint(self, iteration: int, trials: list, trial: Any, checkpoint: Any, **info) -> None:
-        prune(checkpoint.filesystem, checkpoint.path.rsplit("/", 1)[0], trial.trial_id, self.keep)
+        self._prune_beside(checkpoint, trial.trial_id)
 
     def on_experiment_end(self, trials: list, **info) -> None:
         # Tune has saved its final state, with every trial's latest checkpoint, by now
         for trial in trials:
             if trial.checkpoint is not None:
-                prune(trial.checkpoint.filesystem, trial.checkpoint.path.rsplit("/", 1)[0],
-                      trial.trial_id, self.keep)
+                self._prune_beside(trial.checkpoint, trial.trial_id)
+
+    def _prune_beside(self, checkpoint: Any, trial_id: str) -> None:
+        prune(checkpoint.filesystem, checkpoint.path.rsplit("/", 1)[0], trial_id, self.keep)
 
 
 def prune(filesystem: fs.FileSystem, trial_dir: str, trial_id: str, keep: int) -> list[int]:
