@@ -6,14 +6,20 @@ its file once through :func:`build_once`: trials that start together wait on the
 the first builds; the file appears under its final name only when complete (written under a
 ``.partial`` name, then renamed), so a killed build never leaves a file that a later trial would
 read. :func:`progress` is the tqdm bar with an ETA that long builds draw on stderr.
+
+A build draws nothing from the caller's random streams (:func:`preserved_random_state`): building
+a backbone initializes weights from torch's generator before loading them, and a seeded trial must
+train the same model whether it found the cache or built it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import random
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +53,22 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     partial.rename(path)
 
 
+@contextmanager
+def preserved_random_state() -> Iterator[None]:
+    """Run the block, then restore Python's, NumPy's and torch's (CPU and CUDA) random states."""
+    import numpy as np
+    import torch
+
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
+    with torch.random.fork_rng(devices=devices):
+        try:
+            yield
+        finally:
+            random.setstate(python_state)
+            np.random.set_state(numpy_state)
+
+
 def file_lock(path: Path, timeout: float = -1):
     """The file lock guarding ``path`` (``<path>.lock``); ``timeout=0`` fails at once when held."""
     from filelock import FileLock
@@ -61,7 +83,7 @@ def build_once(path: Path, write: Callable[[Path], None]) -> Path:
     if path.exists():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    with file_lock(path):
+    with file_lock(path), preserved_random_state():
         if not path.exists():
             atomic_write(path, write)
     return path

@@ -24,7 +24,14 @@ from pathlib import Path
 
 import torch
 
-from modules.backbones.cache import atomic_write, content_key, file_lock, progress, safe_name
+from modules.backbones.cache import (
+    atomic_write,
+    content_key,
+    file_lock,
+    preserved_random_state,
+    progress,
+    safe_name,
+)
 from modules.backbones.encode import encode_features, token_ids
 from modules.backbones.features import TokenFeatures
 from modules.backbones.hf import Backbone
@@ -186,6 +193,7 @@ def load_or_build(
     The texts are split into ``shards``, each computed by whichever trial takes its file lock
     first, so trials that start together build one cache on several cores; the last shard done
     is merged into the cache file under the cache's own lock, which every other trial waits on.
+    Building leaves the caller's random streams as they were (``preserved_random_state``).
     """
     from filelock import Timeout
 
@@ -211,24 +219,29 @@ def load_or_build(
                 caches.insert(0, FeatureCache(missing, new))
             _save(parts[i], chunks[i], gather(chunks[i], caches))
 
-    for i in range(shards):  # shards no other trial is computing
-        try:
-            with file_lock(parts[i], timeout=0):
-                build(i)
-        except Timeout:
-            continue
-    with file_lock(path):
-        if not path.exists():
-            for i in range(shards):  # waits for shards still being computed elsewhere
-                with file_lock(parts[i]):
-                    build(i)  # only if the trial computing it died
-            if shards == 1:
-                Path(str(parts[0]) + ".texts.json").rename(str(path) + ".texts.json")
-                parts[0].rename(path)
-            else:
-                data = _merge([torch.load(p, weights_only=True) for p in parts])
-                _save(path, [t for chunk in chunks for t in chunk], data)
-                for p in parts:
-                    p.unlink()
-                    Path(str(p) + ".texts.json").unlink()
+    with preserved_random_state():
+        for i in range(shards):  # shards no other trial is computing
+            try:
+                with file_lock(parts[i], timeout=0):
+                    build(i)
+            except Timeout:
+                continue
+        with file_lock(path):
+            if not path.exists():
+                for i in range(shards):  # waits for shards still being computed elsewhere
+                    with file_lock(parts[i]):
+                        build(i)  # only if the trial computing it died
+                _assemble(path, parts, [t for chunk in chunks for t in chunk])
     return FeatureCache.load(path)
+
+
+def _assemble(path: Path, parts: list[Path], texts: list[str]) -> None:
+    """The finished shards become the cache file ``path`` (renamed, or merged in order)."""
+    if len(parts) == 1:
+        Path(str(parts[0]) + ".texts.json").rename(str(path) + ".texts.json")
+        parts[0].rename(path)
+        return
+    _save(path, texts, _merge([torch.load(p, weights_only=True) for p in parts]))
+    for p in parts:
+        p.unlink()
+        Path(str(p) + ".texts.json").unlink()

@@ -53,3 +53,22 @@ def test_progress_counts_to_its_total(capsys):
         bar.update(4)
         bar.update(6)
     assert bar.n == 10 and "[features] x" in capsys.readouterr().err
+
+
+def test_a_build_draws_nothing_from_the_caller_s_random_streams(tmp_path):
+    import random
+
+    import numpy as np
+    import torch
+
+    def write(partial: Path) -> None:
+        partial.write_text(f"{torch.rand(1).item()} {np.random.rand()} {random.random()}")
+
+    def seeded_draws(build: bool) -> tuple:
+        torch.manual_seed(0), np.random.seed(0), random.seed(0)
+        if build:
+            build_once(tmp_path / "file", write)
+        return torch.rand(2).tolist(), np.random.rand(2).tolist(), random.random()
+
+    assert seeded_draws(build=True) == seeded_draws(build=False)
+    assert (tmp_path / "file").exists()

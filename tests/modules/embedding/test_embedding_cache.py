@@ -96,3 +96,28 @@ def test_a_new_cache_encodes_only_texts_no_older_cache_holds(tmp_path, minilm_pa
     fresh = load_or_build(tmp_path / "cold", new_key, TEXTS, lambda: load_backbone(
         minilm_path, "causal", max_length=16), batch_size=3)
     assert torch.allclose(new.lookup(TEXTS).tokens, fresh.lookup(TEXTS).tokens, atol=2e-3, rtol=2e-3)
+
+
+def test_building_the_cache_leaves_a_seeded_trial_s_random_stream_as_it_was(tmp_path, minilm_path):
+    """Loading a backbone draws from torch's generator (weights are initialized, then loaded): a
+    trial that builds the cache must then train the same model as one that found it."""
+    from lightning import seed_everything
+
+    def draws() -> tuple:
+        import random
+
+        import numpy as np
+
+        return torch.rand(3).tolist(), np.random.rand(2).tolist(), random.random()
+
+    def factory():
+        torch.rand(100)  # as a model's weight initialization does
+        return load_backbone(minilm_path, "causal", max_length=16)
+
+    seed_everything(0, verbose=False)
+    load_or_build(tmp_path, "built", TEXTS, factory, batch_size=3)
+    after_building = draws()
+    seed_everything(0, verbose=False)
+    load_or_build(tmp_path, "built", TEXTS, factory, batch_size=3)
+    after_loading = draws()
+    assert after_building == after_loading
