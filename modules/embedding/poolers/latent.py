@@ -38,7 +38,7 @@ class LatentAttentionPooler(Pooler):
 
     def pool(self, features: TokenFeatures) -> torch.Tensor:
         tokens = features.tokens
-        latents = self.latents.to(tokens.dtype)  # shared by the batch: [M, H]
+        latents = self.latents.to(tokens.dtype).expand(tokens.shape[0], -1, -1)
         x = latents + self.attention(latents, tokens, features.mask)
         x = x + self.ffn(x)
         return x.mean(dim=1)

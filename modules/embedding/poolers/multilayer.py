@@ -67,7 +67,7 @@ class MultiLayerPooler(Pooler):
     def pool(self, features: TokenFeatures) -> torch.Tensor:
         layers = self.normalizer(self.normalization_inputs(features))
         layers = layers + self.layer_position.to(layers.dtype)
-        latents = self.latents.to(layers.dtype)  # shared by the batch: [M, H]
+        latents = self.latents.to(layers.dtype).expand(layers.shape[0], -1, -1)
         x = latents + self.attention(self.norm_latents(latents), self.norm_layers(layers))
         x = x + self.ffn(self.norm_ffn(x))
         return x.mean(dim=1)
