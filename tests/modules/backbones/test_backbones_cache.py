@@ -1,4 +1,5 @@
-"""The one cached-features helper: built once, visible only when complete, keys unchanged."""
+"""The one cached-features helper: built once, visible only when complete, keys unchanged, and no
+draw from the caller's random streams."""
 
 from __future__ import annotations
 

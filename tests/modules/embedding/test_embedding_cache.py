@@ -1,5 +1,5 @@
 """The frozen feature cache: equals live features, shards merge into the same cache, computed
-once under concurrent starts."""
+once under concurrent starts, and built without drawing from the trial's random streams."""
 
 from __future__ import annotations
 
