@@ -7,6 +7,11 @@ deleted checkpoint, and the resumed trial fails for good: "Could not recover fro
 does not exist on storage anymore". So Tune keeps every checkpoint, and this callback deletes one only
 once the experiment state on storage names a newer checkpoint of that trial.
 
+A killed driver can also leave a whole trial folder that no saved state names: Tune names a trial's
+folder when it starts the trial (or restores it), and a driver killed before its state reaches
+storage leaves that folder behind; the resumed sweep names the trial's folder afresh. Once the sweep
+has finished, such a folder (the trial's id, not the folder its final state names) is deleted too.
+
 Written here because Tune has no such option; it reads the saved state with Tune's own helpers.
 """
 
@@ -41,6 +46,10 @@ class CheckpointRetention(Callback):
         for trial in trials:
             if trial.checkpoint is not None:
                 self._prune_beside(trial.checkpoint, trial.trial_id)
+            storage = trial.storage
+            if storage.trial_dir_name:  # a trial never started names no folder to keep
+                remove_stale_trial_dirs(storage.storage_filesystem, storage.experiment_fs_path,
+                                        trial.trial_id, storage.trial_dir_name)
 
     def _prune_beside(self, checkpoint: Any, trial_id: str) -> None:
         prune(checkpoint.filesystem, checkpoint.path.rsplit("/", 1)[0], trial_id, self.keep)
@@ -58,6 +67,19 @@ def prune(filesystem: fs.FileSystem, trial_dir: str, trial_id: str, keep: int) -
     for index in doomed:
         filesystem.delete_dir(f"{trial_dir}/checkpoint_{index:06d}")
     return doomed
+
+
+def remove_stale_trial_dirs(filesystem: fs.FileSystem, experiment_dir: str, trial_id: str,
+                            current: str) -> list[str]:
+    """Delete the folders of ``trial_id`` other than ``current`` (the one its final state names);
+    return their names. Tune names a trial's folder ``<trainable>_<trial id>_<index>_<params>_<date>``."""
+    marker = f"_{trial_id}_"
+    entries = filesystem.get_file_info(fs.FileSelector(experiment_dir, allow_not_found=True))
+    stale = [entry.base_name for entry in entries if entry.type == fs.FileType.Directory
+             and marker in entry.base_name and entry.base_name != current]
+    for name in stale:
+        filesystem.delete_dir(f"{experiment_dir}/{name}")
+    return stale
 
 
 def checkpoint_indices(filesystem: fs.FileSystem, trial_dir: str) -> list[int]:

@@ -16,7 +16,13 @@ from ray.train._internal.session import _TrainingResult
 from ray.tune import Checkpoint, CheckpointConfig
 from ray.tune.trainable.metadata import _TrainingRunMetadata
 
-from sweeps.checkpoint_retention import checkpoint_indices, prune, saved_checkpoint_index
+from sweeps.checkpoint_retention import (
+    CheckpointRetention,
+    checkpoint_indices,
+    prune,
+    remove_stale_trial_dirs,
+    saved_checkpoint_index,
+)
 
 TRIAL = "abc12_00000"
 
@@ -78,3 +84,43 @@ def test_without_a_readable_state_naming_a_checkpoint_nothing_is_deleted(tmp_pat
         saved.write_text(saved.read_text()[:40])
     assert _prune(trial_dir) == []
     assert len(checkpoint_indices(fs.LocalFileSystem(), str(trial_dir))) == 4
+
+
+def _folders(tmp_path: Path, *names: str) -> Path:
+    experiment = tmp_path / "sweep"
+    for name in names:
+        (experiment / name / "checkpoint_000000").mkdir(parents=True)
+    return experiment
+
+
+def test_a_trial_folder_a_killed_driver_left_is_deleted_once_the_sweep_ends(tmp_path):
+    """A driver killed before its state reached storage left trial 3 a folder that the resumed
+    sweep did not reuse; another trial's folder and the folder the final state names stay."""
+    left = "run_trial_abc12_00003_3_seed=1_2026-12-02_03-47-29"
+    kept = "run_trial_abc12_00003_3_seed=1_2026-12-02_03-48-54"
+    other = "run_trial_abc12_00002_2_seed=1_2026-12-02_03-47-29"
+    tenth = "run_trial_abc12_000030_30_seed=1_2026-12-02_03-47-29"  # another trial whose id starts alike
+    experiment = _folders(tmp_path, left, kept, other, tenth)
+    (experiment / "experiment_state-2026-12-02_03-48-54.json").write_text("{}")
+    removed = remove_stale_trial_dirs(fs.LocalFileSystem(), str(experiment), "abc12_00003", kept)
+    assert removed == [left]
+    assert sorted(p.name for p in experiment.iterdir()) == sorted(
+        [kept, other, tenth, "experiment_state-2026-12-02_03-48-54.json"])
+
+
+def test_the_callback_removes_stale_folders_of_every_finished_trial(tmp_path):
+    """Through CheckpointRetention.on_experiment_end with Tune's own Trial and StorageContext."""
+    from ray.train._internal.storage import StorageContext
+    from ray.tune.experiment import Trial
+
+    experiment = _folders(tmp_path, "run_trial_abc12_00000_0_a", "run_trial_abc12_00000_0_b",
+                          "run_trial_abc12_00001_1_a")
+    trials = []
+    for trial_id, folder in [("abc12_00000", "run_trial_abc12_00000_0_b"), ("abc12_00001", None)]:
+        storage = StorageContext(storage_path=str(tmp_path), experiment_dir_name="sweep",
+                                 trial_dir_name=folder)
+        trials.append(Trial("run_trial", config={}, trial_id=trial_id, storage=storage, stub=True))
+    CheckpointRetention(keep=2).on_experiment_end(trials)
+    # trial 1 never started: it names no folder, so none of its is judged stale
+    left = sorted(p.name for p in experiment.glob("run_trial_*"))
+    assert left == ["run_trial_abc12_00000_0_b", "run_trial_abc12_00001_1_a"]
