@@ -56,8 +56,10 @@ def run_distributed(
 
 
 def worker_env(cfg: DictConfig) -> dict[str, str]:
-    """Environment of the Train workers: DeepSpeed's accelerator and its JIT build folder."""
-    env = {"TORCH_EXTENSIONS_DIR": str(Path(cfg.paths.output_dir) / "torch_extensions")}
+    """Environment of the Train workers: DeepSpeed's accelerator. DeepSpeed's JIT-built ops go to
+    torch's build folder (``TORCH_EXTENSIONS_DIR``, else ``~/.cache/torch_extensions``), shared by
+    every sweep of the machine: built once, not once per output folder."""
+    env = {}
     if float(cfg.resources.gpu) == 0:
         env["DS_ACCELERATOR"] = "cpu"
     return env

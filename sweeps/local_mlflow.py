@@ -15,6 +15,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from sweeps.sqlite_store import seed_sqlite_store
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -55,6 +57,7 @@ def start_mlflow_server(folder: Path, port: int) -> subprocess.Popen:
     """``mlflow server`` on 127.0.0.1:``port`` over ``folder``'s store (started again on the same
     folder, it serves the same runs); its output goes to ``folder/mlflow-server.log``. Without
     MLflow's job runner: five more processes (GenAI jobs) that tracking never uses."""
+    seed_sqlite_store(f"sqlite:///{folder}/server.db")  # a copy, not MLflow's migrations
     with (folder / "mlflow-server.log").open("a") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),

@@ -46,6 +46,7 @@ from sweeps.schedule import (
     schedule_text,
 )
 from sweeps.space import SEED_KEY, design_of
+from sweeps.sqlite_store import seed_sqlite_store
 from sweeps.write_queue import TrackingUnavailable, WriteQueue, queue_for
 
 SAMPLED_TAG = "sweep.sampled"  # a child's sampled values (seed included) as JSON: what rebuilds it
@@ -111,6 +112,7 @@ class MLflowTracking(Callback):
     @property
     def client(self) -> MlflowClient:
         if self._client is None:
+            seed_sqlite_store(self.uri)  # a new local store: a copy, not MLflow's migrations
             self._client = MlflowClient(tracking_uri=self.uri)
         return self._client
 

@@ -9,7 +9,7 @@ import pytest
 from hydra.utils import instantiate
 
 from sweeps.config import compose_config, resolve
-from sweeps.distributed import with_ray_strategy
+from sweeps.distributed import with_ray_strategy, worker_env
 from sweeps.settings import is_distributed
 
 STRATEGIES = sorted(p.stem for p in (Path(__file__).parents[2] / "conf" / "strategy").glob("*.yaml"))
@@ -35,3 +35,11 @@ def test_every_strategy_option_builds_its_ray_strategy(strategy, tmp_path):
 def test_one_worker_with_the_default_strategy_is_not_distributed(tmp_path):
     cfg = resolve(compose_config(["+experiment=smoke", f"paths.output_dir={tmp_path}"]))
     assert not is_distributed(cfg)
+
+
+def test_deepspeeds_jit_builds_are_shared_across_output_folders(tmp_path):
+    """Train workers get no per-sweep ``TORCH_EXTENSIONS_DIR``: a build folder inside the output
+    folder made every new sweep rebuild DeepSpeed's CPU collective op; the CPU accelerator is set."""
+    cfg = resolve(compose_config(["+experiment=smoke", "strategy=deepspeed_zero2", "resources.workers=2",
+                                  f"paths.output_dir={tmp_path}"]))
+    assert worker_env(cfg) == {"DS_ACCELERATOR": "cpu"}
