@@ -21,8 +21,7 @@ from ray.tune import Callback, CheckpointConfig, FailureConfig, RunConfig, TuneC
 from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback, TBXLoggerCallback
 from ray.tune.search.basic_variant import BasicVariantGenerator
 
-from sweeps import soup, storage
-from sweeps.analysis import report_sweep
+from sweeps import analysis, soup, storage
 from sweeps.atomic_fs import storage_filesystem
 from sweeps.checkpoint_retention import CheckpointRetention
 from sweeps.errors import SweepConfigError
@@ -352,7 +351,7 @@ def print_report(plan: SweepPlan, tracking: MLflowTracking, folder: Path) -> Non
     failed analysis does not fail a finished sweep, but a full disk does (exit 3): the report is
     then missing, and ``resume=true`` writes it once space is freed."""
     try:
-        print(report_sweep(tracking.uri, plan.cfg.sweep.name, tracking.parent_run_id,
+        print(analysis.report_sweep(tracking.uri, plan.cfg.sweep.name, tracking.parent_run_id,
                            plan.cfg.get("analysis"), folder), flush=True)
     except Exception as exc:  # noqa: BLE001 - any other failure leaves the trials' records as they are
         if is_store_full(exc):

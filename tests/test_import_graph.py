@@ -88,12 +88,14 @@ def test_studies_import_backbones_and_the_contract_never_each_other():
 
 
 def test_the_driver_imports_no_training_stack():
-    """A sweep's driver plans, starts Ray and records: torch and Lightning load in its trials only
-    (each costs seconds of CPU per sweep)."""
+    """A sweep's driver plans, starts Ray and records: torch and Lightning load in its trials only,
+    and the report's stack (matplotlib, scikit-learn) when the report runs (each costs seconds of
+    CPU per sweep, and a sweep that is refused or interrupted never reports)."""
     import subprocess
     import sys
 
     code = ("import sys; import sweeps.cli, sweeps.runner, sweeps.trial, sweeps.tracking\n"
-            "print(sorted(m for m in ('torch', 'lightning', 'tensorboardX') if m in sys.modules))")
+            "print(sorted(m for m in ('torch', 'lightning', 'tensorboardX', 'matplotlib', 'sklearn')"
+            " if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.stdout.strip().splitlines()[-1:] == ["[]"], done.stderr[-2000:]

@@ -83,12 +83,13 @@ def test_a_full_disk_fails_the_report_and_any_other_analysis_error_is_a_line(mon
     from omegaconf import OmegaConf
 
     from sweeps import runner
+    from sweeps.analysis import report
     from sweeps.write_queue import StoreFull
 
     def report_sweep(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(runner, "report_sweep", report_sweep)
+    monkeypatch.setattr(report, "report_sweep", report_sweep)
     plan = SimpleNamespace(cfg=OmegaConf.create({"sweep": {"name": "smoke"}, "analysis": {}}))
     tracking = SimpleNamespace(uri="sqlite:///x.db", parent_run_id="p")
     if exits:
