@@ -1,6 +1,8 @@
 """Orchestration efficiency against the peers: the same trials run by this platform, by a plain
-Python loop in one process (the sequential limit), by Hydra ``--multirun`` (basic launcher) and by
-plain Ray Tune with Ray's ``MLflowLoggerCallback`` (bench/peers.py, bench/hydra_peer.py).
+Python loop in one process (the sequential limit), by two such loops side by side, each with half
+the trials (the parallel limit: what two slots of this machine give with no orchestration), by
+Hydra ``--multirun`` (basic launcher) and by plain Ray Tune with Ray's ``MLflowLoggerCallback``
+(bench/peers.py, bench/hydra_peer.py).
 
     python bench/orchestration.py            # 8 trials vs every peer, then the overhead trend 8 -> 32 -> 128
                                              # (plain Ray Tune: 8 -> 32)
@@ -12,6 +14,8 @@ Figures (each a median over repetitions that run every runner in turn):
   against the runner, as it would for a user);
 - per-trial overhead = (wall x slots - compute) / trials, in seconds;
 - speedup over the sequential loop;
+- the platform's efficiency over the parallel limit's (1.0: the platform costs nothing beyond what
+  running two trials at once costs on this machine);
 - the platform's wall over plain Ray Tune's, both to the end of the trials' MLflow records (the
   platform's significance report after that is timed by its own benchmark, and shown apart).
 """
@@ -67,6 +71,23 @@ class Runners:
         wall = time.perf_counter() - start
         return {"wall_s": wall, "trial_s": json.loads((folder / "out.json").read_text())["trial_s"]}
 
+    def parallel(self, trials: int) -> dict:
+        """``SLOTS`` sequential loops side by side, each its share of the trials: no orchestration at
+        all, so its efficiency is the most two slots of this machine give (two trials at once share
+        its memory bandwidth and caches)."""
+        folder = self._folder("parallel")
+        start = time.perf_counter()
+        loops = [subprocess.Popen([sys.executable, "bench/peers.py", "loop", "--trials", str(trials),
+                                   "--part", f"{k}/{SLOTS}", "--out", str(folder / f"out{k}.json"), *self.task],
+                                  cwd=ROOT, env=_env(), stdout=(folder / f"log{k}.txt").open("w"),
+                                  stderr=subprocess.STDOUT) for k in range(SLOTS)]
+        codes = [loop.wait() for loop in loops]
+        wall = time.perf_counter() - start
+        if any(codes):
+            raise SystemExit(f"a parallel loop exited {codes}; its logs: {folder}")
+        trial_s = [t for k in range(SLOTS) for t in json.loads((folder / f"out{k}.json").read_text())["trial_s"]]
+        return {"wall_s": wall, "trial_s": trial_s}
+
     def hydra(self, trials: int) -> dict:
         folder = self._folder("hydra")
         start = time.perf_counter()
@@ -97,7 +118,7 @@ def figures(label: str, trials: int, runs: dict[str, list[dict]], compute: list[
     """Record efficiency, overhead and speedup of every runner from per-repetition results."""
     sequential = [r["wall_s"] for r in runs["loop"]]
     for name, results in runs.items():
-        slots = SLOTS if name in ("platform", "ray") else 1
+        slots = SLOTS if name in ("platform", "ray", "parallel") else 1
         walls = [r["wall_s"] for r in results]
         efficiency = [c / (w * slots) for c, w in zip(compute, walls, strict=True)]
         overhead = [(w * slots - c) / trials for c, w in zip(compute, walls, strict=True)]
@@ -113,7 +134,8 @@ def figures(label: str, trials: int, runs: dict[str, list[dict]], compute: list[
 def efficiency_study(runners: Runners, trials: int, repetitions: int, inputs: dict, names: list[str]) -> None:
     """The runners ``names`` (the sequential loop always: its compute is the reference) on the same
     ``trials``, interleaved."""
-    every = {"loop": lambda: runners.peer("loop", trials), "hydra": lambda: runners.hydra(trials),
+    every = {"loop": lambda: runners.peer("loop", trials), "parallel": lambda: runners.parallel(trials),
+             "hydra": lambda: runners.hydra(trials),
              "platform": lambda: runners.platform(trials), "ray": lambda: runners.peer("ray", trials)}
     runs = interleaved({name: run for name, run in every.items() if name == "loop" or name in names}, repetitions)
     compute = [sum(r["trial_s"]) for r in runs["loop"]]
@@ -121,6 +143,9 @@ def efficiency_study(runners: Runners, trials: int, repetitions: int, inputs: di
     record(f"{label}: compute per trial (sequential loop)", median([c / trials for c in compute]), "s",
            "about 15 s", inputs, [c / trials for c in compute])
     figures(label, trials, runs, compute, inputs)
+    if {"platform", "parallel"} <= set(runs):
+        share = [q["wall_s"] / p["wall_s"] for p, q in zip(runs["platform"], runs["parallel"], strict=True)]
+        record(f"{label}: platform efficiency / the parallel limit's", median(share), "", "", inputs, share)
     if {"platform", "ray"} <= set(runs):
         _versus_ray(label, runs, inputs)
 
@@ -166,8 +191,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="4 tiny trials, 1 repetition")
     parser.add_argument("--trials", type=int, default=8)
-    parser.add_argument("--runners", nargs="*", default=["hydra", "platform", "ray"],
-                        choices=["hydra", "platform", "ray"],
+    parser.add_argument("--runners", nargs="*", default=["parallel", "hydra", "platform", "ray"],
+                        choices=["parallel", "hydra", "platform", "ray"],
                         help="runners of the efficiency study besides the sequential loop")
     parser.add_argument("--task", nargs="*", default=["trainer.max_epochs=16", "data.batch_size=2"],
                         help="overrides that size a trial of the efficiency study")

@@ -1,6 +1,7 @@
 """The peers of the platform in the orchestration benchmark, each running the same trials:
 
     python bench/peers.py loop --trials 8 --out T.json [overrides]   # one process, one trial after another
+    python bench/peers.py loop --trials 8 --part 0/2 --out T.json    # every second trial from the first
     python bench/peers.py ray --trials 8 --out T.json [overrides]    # plain Ray Tune + Ray's MLflowLoggerCallback
 
 A trial is the platform's own task (``sweeps.execute.execute``: compose the config, seed, train, evaluate)
@@ -67,8 +68,10 @@ def train(overrides: list[str], sampled: dict[str, Any], callbacks: list | None 
     return {**metrics, "compute_s": time.perf_counter() - start}
 
 
-def run_loop(trials: int, overrides: list[str]) -> list[float]:
-    return [train(overrides, sampled)["compute_s"] for sampled in trial_designs(trials)]
+def run_loop(trials: int, overrides: list[str], part: tuple[int, int] = (0, 1)) -> list[float]:
+    """The trials one after another; with ``part`` (k, n), every n-th trial from the k-th only."""
+    index, parts = part
+    return [train(overrides, sampled)["compute_s"] for sampled in trial_designs(trials)[index::parts]]
 
 
 def run_ray(trials: int, overrides: list[str], folder: Path, slots: int) -> list[float]:
@@ -107,12 +110,14 @@ def main() -> None:
     parser.add_argument("--trials", type=int, required=True)
     parser.add_argument("--slots", type=int, default=2)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--part", default="0/1", help="k/n: the loop runs every n-th trial from the k-th")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_intermixed_args()
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="ray-peer-", dir="/tmp") as folder:
         if args.peer == "loop":
-            trial_s = run_loop(args.trials, args.overrides)
+            index, parts = map(int, args.part.split("/"))
+            trial_s = run_loop(args.trials, args.overrides, (index, parts))
         else:
             trial_s = run_ray(args.trials, args.overrides, Path(folder), args.slots)
     args.out.write_text(json.dumps({"trial_s": trial_s, "wall_s": time.perf_counter() - start}))
