@@ -59,7 +59,7 @@ def worker_env(cfg: DictConfig) -> dict[str, str]:
     """Environment of the Train workers: DeepSpeed's accelerator. DeepSpeed's JIT-built ops go to
     torch's build folder (``TORCH_EXTENSIONS_DIR``, else ``~/.cache/torch_extensions``), shared by
     every sweep of the machine: built once, not once per output folder."""
-    env = {}
+    env: dict[str, str] = {}
     if float(cfg.resources.gpu) == 0:
         env["DS_ACCELERATOR"] = "cpu"
     return env

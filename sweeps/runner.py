@@ -352,7 +352,7 @@ def print_report(plan: SweepPlan, tracking: MLflowTracking, folder: Path) -> Non
     then missing, and ``resume=true`` writes it once space is freed."""
     try:
         print(analysis.report_sweep(tracking.uri, plan.cfg.sweep.name, tracking.parent_run_id,
-                           plan.cfg.get("analysis"), folder), flush=True)
+                                    plan.cfg.get("analysis"), folder), flush=True)
     except Exception as exc:  # noqa: BLE001 - any other failure leaves the trials' records as they are
         if is_store_full(exc):
             raise StoreFull(errno.ENOSPC, f"the disk filled up while writing the report ({exc})") from None
