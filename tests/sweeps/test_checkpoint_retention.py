@@ -99,13 +99,13 @@ def test_a_trial_folder_a_killed_driver_left_is_deleted_once_the_sweep_ends(tmp_
     left = "run_trial_abc12_00003_3_seed=1_2026-12-02_03-47-29"
     kept = "run_trial_abc12_00003_3_seed=1_2026-12-02_03-48-54"
     other = "run_trial_abc12_00002_2_seed=1_2026-12-02_03-47-29"
-    tenth = "run_trial_abc12_000030_30_seed=1_2026-12-02_03-47-29"  # another trial whose id starts alike
-    experiment = _folders(tmp_path, left, kept, other, tenth)
+    thirtieth = "run_trial_abc12_000030_30_seed=1_2026-12-02_03-47-29"  # another trial whose id starts alike
+    experiment = _folders(tmp_path, left, kept, other, thirtieth)
     (experiment / "experiment_state-2026-12-02_03-48-54.json").write_text("{}")
     removed = remove_stale_trial_dirs(fs.LocalFileSystem(), str(experiment), "abc12_00003", kept)
     assert removed == [left]
     assert sorted(p.name for p in experiment.iterdir()) == sorted(
-        [kept, other, tenth, "experiment_state-2026-12-02_03-48-54.json"])
+        [kept, other, thirtieth, "experiment_state-2026-12-02_03-48-54.json"])
 
 
 def test_the_callback_removes_stale_folders_of_every_finished_trial(tmp_path):
