@@ -23,6 +23,7 @@ Figures (each a median over repetitions that run every runner in turn):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -76,13 +77,14 @@ class Runners:
         all, so its efficiency is the most two slots of this machine give (two trials at once share
         its memory bandwidth and caches)."""
         folder = self._folder("parallel")
-        start = time.perf_counter()
-        loops = [subprocess.Popen([sys.executable, "bench/peers.py", "loop", "--trials", str(trials),
-                                   "--part", f"{k}/{SLOTS}", "--out", str(folder / f"out{k}.json"), *self.task],
-                                  cwd=ROOT, env=_env(), stdout=(folder / f"log{k}.txt").open("w"),
-                                  stderr=subprocess.STDOUT) for k in range(SLOTS)]
-        codes = [loop.wait() for loop in loops]
-        wall = time.perf_counter() - start
+        with contextlib.ExitStack() as logs:
+            start = time.perf_counter()
+            loops = [subprocess.Popen([sys.executable, "bench/peers.py", "loop", "--trials", str(trials),
+                                       "--part", f"{k}/{SLOTS}", "--out", str(folder / f"out{k}.json"), *self.task],
+                                      cwd=ROOT, env=_env(), stdout=logs.enter_context((folder / f"log{k}.txt").open("w")),
+                                      stderr=subprocess.STDOUT) for k in range(SLOTS)]
+            codes = [loop.wait() for loop in loops]
+            wall = time.perf_counter() - start
         if any(codes):
             raise SystemExit(f"a parallel loop exited {codes}; its logs: {folder}")
         trial_s = [t for k in range(SLOTS) for t in json.loads((folder / f"out{k}.json").read_text())["trial_s"]]

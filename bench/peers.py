@@ -68,6 +68,17 @@ def train(overrides: list[str], sampled: dict[str, Any], callbacks: list | None 
     return {**metrics, "compute_s": time.perf_counter() - start}
 
 
+def part_of(text: str) -> tuple[int, int]:
+    """``k/n`` (0 <= k < n) as (k, n); anything else is an argparse error line."""
+    try:
+        index, parts = map(int, text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--part must be k/n, got {text!r}") from None
+    if not 0 <= index < parts:
+        raise argparse.ArgumentTypeError(f"--part k/n needs 0 <= k < n, got {text!r}")
+    return index, parts
+
+
 def run_loop(trials: int, overrides: list[str], part: tuple[int, int] = (0, 1)) -> list[float]:
     """The trials one after another; with ``part`` (k, n), every n-th trial from the k-th only."""
     index, parts = part
@@ -110,14 +121,14 @@ def main() -> None:
     parser.add_argument("--trials", type=int, required=True)
     parser.add_argument("--slots", type=int, default=2)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--part", default="0/1", help="k/n: the loop runs every n-th trial from the k-th")
+    parser.add_argument("--part", type=part_of, default=(0, 1),
+                        help="k/n: the loop runs every n-th trial from the k-th")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_intermixed_args()
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="ray-peer-", dir="/tmp") as folder:
         if args.peer == "loop":
-            index, parts = map(int, args.part.split("/"))
-            trial_s = run_loop(args.trials, args.overrides, (index, parts))
+            trial_s = run_loop(args.trials, args.overrides, args.part)
         else:
             trial_s = run_ray(args.trials, args.overrides, Path(folder), args.slots)
     args.out.write_text(json.dumps({"trial_s": trial_s, "wall_s": time.perf_counter() - start}))
