@@ -74,6 +74,9 @@ class LocalCluster:
                 log_to_driver=True,
                 configure_logging=True,
                 logging_level="warning",
+                # Ray would start one idle worker per CPU for the driver; Tune and Train start their
+                # actors in workers of their own, so on a laptop those only take CPU from the start
+                _system_config={"prestart_worker_first_driver": False},
             )
 
     def shutdown(self) -> None:
