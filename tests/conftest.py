@@ -59,6 +59,13 @@ def short_tmp() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
+# For a sweep whose test checks nothing of concurrent trials: one trial at a time. The suite's two
+# pytest workers keep both cores busy already, so a second concurrent trial only adds the start-up of
+# a second trial worker (its torch and Lightning imports, about 9 CPU-s). The smoke sweep, the resume
+# story, PBT and the cluster job keep their concurrency.
+ONE_AT_A_TIME = "sweep.max_concurrent=1"
+
+
 def run_sweep_cli(*args: str, timeout: int = 600, **kwargs) -> subprocess.CompletedProcess:
     """Run ``python sweep.py ARGS`` from the project root; returns the completed process."""
     return subprocess.run(

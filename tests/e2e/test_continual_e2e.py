@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from tests.conftest import run_sweep_cli
+from tests.conftest import ONE_AT_A_TIME, run_sweep_cli
 from tests.e2e.mlflow_store import metric_steps, store_uri, sweep_runs
 
 pytestmark = pytest.mark.slow
@@ -22,6 +22,7 @@ def test_cl_baselines_reports_every_task_live_and_resumes(short_tmp):
         "+experiment=cl_baselines",
         f"paths.output_dir={short_tmp}",
         "sweep.seeds=[0]",
+        ONE_AT_A_TIME,
         "sweep.space.method='choice(nmc,slca_frozen)'",
         "analysis.baseline='method=slca_frozen'",
         "analysis.aso.enabled=false",

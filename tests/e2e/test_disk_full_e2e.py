@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import ONE_AT_A_TIME
+
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,7 +26,7 @@ def _mount(folder: Path, size: str) -> bool:
 
 
 def _sweep(out: Path, *extra: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "sweep.py", "+experiment=smoke", f"paths.output_dir={out}", *extra]
+    command = [sys.executable, "sweep.py", "+experiment=smoke", ONE_AT_A_TIME, f"paths.output_dir={out}", *extra]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
 
 

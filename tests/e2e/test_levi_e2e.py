@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from tests.conftest import run_sweep_cli
+from tests.conftest import ONE_AT_A_TIME, run_sweep_cli
 from tests.e2e.mlflow_store import store_uri, sweep_runs
 
 pytestmark = pytest.mark.slow
 TINY = [
     "+experiment=levi_ood", "sweep.seeds=[0]", "sweep.space.levi='choice(full_ft,levi)'",
     "levi.max_epochs=1", "backbone.max_length=16", "data.train_per_group=4",
-    "data.val_per_group=1", "data.test_per_group=3", "data.max_words=16",
+    "data.val_per_group=1", "data.test_per_group=3", "data.max_words=16", ONE_AT_A_TIME,
 ]  # fmt: skip
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from mlflow import MlflowClient
 
-from tests.conftest import run_sweep_cli
+from tests.conftest import ONE_AT_A_TIME, run_sweep_cli
 from tests.e2e.mlflow_store import metric_steps, store_uri, sweep_runs
 
 pytestmark = pytest.mark.slow
@@ -17,6 +17,7 @@ TINY = [
     "data.pool_per_source=30", "data.val_per_source=2", "data.heldout_sequences=8",
     "data.reference_sequences=4", "data.eval_sequences=4", "data.seq_len=32", "data.vocab_size=512",
     "data.wiki_reference_articles=2", "data.wiki_eval_articles=2", "data.wiki_heldout_articles=2",
+    ONE_AT_A_TIME,
 ]  # mates keeps its defaults: each stage's 40 candidates (a fresh slice; a fifth is kept) are all probed
 PER_STAGE = ["mix/wikipedia", "mix/friends", "time/train_s", "time/select_s"]
 EVALUATED = ["eval/loss", "ref/loss", "eval/unigram_loss", "sanity/eval_disjoint_from_probe",

@@ -13,7 +13,7 @@ import pytest
 from mlflow import MlflowClient
 from optuna.trial import TrialState
 
-from tests.conftest import run_sweep_cli
+from tests.conftest import ONE_AT_A_TIME, run_sweep_cli
 from tests.e2e.mlflow_store import store_uri, sweep_runs
 
 pytestmark = pytest.mark.slow
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 def test_tpe_runs_each_configuration_once_per_seed_and_learns_the_seed_means(short_tmp):
     result = run_sweep_cli("+experiment=smoke_tpe", "trainer.max_epochs=1", "sweep.num_samples=3",
-                           f"paths.output_dir={short_tmp}")
+                           ONE_AT_A_TIME, f"paths.output_dir={short_tmp}")
     assert result.returncode == 0, result.stderr[-3000:]
     parents, children = sweep_runs(short_tmp, "smoke_tpe")
     assert len(parents) == 1 and len(children) == 6

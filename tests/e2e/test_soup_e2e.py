@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from mlflow import MlflowClient
 
-from tests.conftest import run_sweep_cli
+from tests.conftest import ONE_AT_A_TIME, run_sweep_cli
 from tests.e2e.mlflow_store import store_uri, sweep_runs
 
 pytestmark = pytest.mark.slow
@@ -15,7 +15,7 @@ TINY = [
     "+experiment=soup_finetune", "model/encoder=hashed_bag", "trainer.max_epochs=1",
     "sweep.space.optim.lr='choice(0.01,0.05)'", "sweep.soup=greedy",
     "data.categories=[sci.space,rec.autos,talk.politics.guns]",
-    "data.train_per_class=6", "data.heldout_per_class=4", "data.test_per_class=4",
+    "data.train_per_class=6", "data.heldout_per_class=4", "data.test_per_class=4", ONE_AT_A_TIME,
 ]
 
 

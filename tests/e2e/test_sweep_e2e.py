@@ -9,7 +9,7 @@ from mlflow import MlflowClient
 
 from sweeps.analysis import load_sweep, settings_for
 from sweeps.analysis.analyze import analyze
-from tests.conftest import run_sweep_cli
+from tests.conftest import ONE_AT_A_TIME, run_sweep_cli
 from tests.e2e.mlflow_store import metric_steps, store_uri, sweep_runs
 
 pytestmark = pytest.mark.slow
@@ -114,7 +114,7 @@ def test_a_random_search_report_says_what_it_did_with_the_samples(short_tmp):
     result = run_sweep_cli(
         "+experiment=smoke", "trainer.max_epochs=1", "sweep.seeds=[0]", "sweep.search=random",
         "sweep.space.optim.lr='tag(log, interval(1e-4,1e-1))'", "sweep.num_samples=4",
-        "sweep.tensorboard=true", f"paths.output_dir={short_tmp}",
+        "sweep.tensorboard=true", ONE_AT_A_TIME, f"paths.output_dir={short_tmp}",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     trial_dirs = list((short_tmp / "ray" / "smoke").glob("run_trial_*"))

@@ -22,6 +22,7 @@ from mlflow import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from tests.browser import launch
+from tests.conftest import ONE_AT_A_TIME
 from tests.servers import mlflow_server
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -43,7 +44,7 @@ def server_sweep():
         with mlflow_server(tmp) as url:
             sweep = subprocess.run(
                 [sys.executable, "sweep.py", "+experiment=smoke", "tracking=server", f"tracking.uri={url}",
-                 f"paths.output_dir={tmp}/o", "sweep.seeds=[0]", "trainer.max_epochs=2", "sweep.verbose=0"],
+                 f"paths.output_dir={tmp}/o", "sweep.seeds=[0]", "trainer.max_epochs=2", "sweep.verbose=0", ONE_AT_A_TIME],
                 cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
                 timeout=600,
             )
