@@ -1,9 +1,9 @@
 """Multi-worker trials: the Tune trial builds and fits a Ray Train ``TorchTrainer`` itself.
 
 In Ray 2.60 (Train V2) the Tune function trainable launches the TorchTrainer; passing a trainer to
-``Tuner`` is deprecated. Each worker composes the same config as a single-process trial, swaps in
-the Ray strategy (``conf/strategy``) and ``RayLightningEnvironment``, and runs the same task. The
-workers report through Ray's ``RayTrainReportCallback``, and ``TuneReportCallback`` in the Train run
+``Tuner`` is deprecated. Each worker (:mod:`sweeps.train_worker`) composes the same config as a
+single-process trial, swaps in the Ray strategy (``conf/strategy``) and ``RayLightningEnvironment``,
+and runs the same task. The workers report through Ray's ``RayTrainReportCallback``, and ``TuneReportCallback`` in the Train run
 config forwards them to Tune, so schedulers, retries and MLflow logging behave as for
 single-process trials. A retried trial resumes: Train V2 restores a run of the same name and storage
 path from its latest checkpoint.
@@ -11,20 +11,13 @@ path from its latest checkpoint.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
-import ray.train
-from lightning import Callback, Trainer
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig
 from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
-from ray.train.lightning import RayTrainReportCallback, prepare_trainer
 from ray.train.torch import TorchTrainer
 from ray.tune.integration.ray_train import TuneReportCallback
-
-from sweeps.config import trial_config
-from sweeps.execute import execute, quiet_worker_logs
 
 
 def run_distributed(
@@ -34,7 +27,7 @@ def run_distributed(
     The Train run keeps its checkpoints next to the trial's artifacts, so a retry resumes."""
     gpu = float(cfg.resources.gpu)
     trainer = TorchTrainer(
-        _worker_loop,
+        _train_worker,
         train_loop_config={
             "base_overrides": base_overrides, "sampled": sampled, "artifact_dir": str(artifact_dir)
         },
@@ -65,38 +58,9 @@ def worker_env(cfg: DictConfig) -> dict[str, str]:
     return env
 
 
-class PrepareRayTrainer(Callback):
-    """Runs Ray's ``prepare_trainer`` checks on whatever Trainer the task builds."""
+def _train_worker(config: dict[str, Any]) -> None:
+    # the training stack (Lightning, the task) is imported on the Train workers only: the Tune
+    # trial that launches them needs none of it
+    from sweeps.train_worker import train_worker
 
-    def setup(self, trainer: Trainer, pl_module: Any, stage: str) -> None:
-        prepare_trainer(trainer)
-
-
-def with_ray_strategy(cfg: DictConfig) -> DictConfig:
-    """The trial config with the Ray strategy and cluster environment set on its trainer."""
-    strategy = OmegaConf.to_container(cfg.strategy, resolve=True)
-    strategy.pop("name", None)
-    if "_target_" not in strategy:  # "auto" with several workers means DDP
-        strategy = {"_target_": "ray.train.lightning.RayDDPStrategy"}
-    with open_dict(cfg):
-        cfg.trainer.strategy = strategy
-        cfg.trainer.devices = "auto"
-        cfg.trainer.plugins = [{"_target_": "ray.train.lightning.RayLightningEnvironment"}]
-    return cfg
-
-
-def _worker_loop(config: dict[str, Any]) -> None:
-    quiet_worker_logs()
-    cfg = with_ray_strategy(trial_config(config["base_overrides"], config["sampled"]))
-    rank = ray.train.get_context().get_world_rank()
-    with tempfile.TemporaryDirectory(prefix="worker-") as scratch:
-        artifact_dir = Path(config["artifact_dir"]) if rank == 0 else Path(scratch) / "artifacts"
-        metrics = execute(
-            cfg,
-            config["sampled"],
-            [RayTrainReportCallback(), PrepareRayTrainer()],
-            artifact_dir,
-            ray.train.get_checkpoint(),
-            RayTrainReportCallback.CHECKPOINT_NAME,
-        )
-    ray.train.report(metrics)
+    train_worker(config)

@@ -1,5 +1,5 @@
 """One trial's body, shared by the Tune function trainable (:mod:`sweeps.trial`) and the Ray Train
-worker loop (:mod:`sweeps.distributed`): quiet logs, seed, restore, ``task.run``, the final report.
+worker loop (:mod:`sweeps.train_worker`): seed, restore, ``task.run``, the final report.
 
 Neither caller's Ray API appears here: each passes its own callbacks, checkpoint and file name, and
 reports the returned metrics itself (``tune.report`` or ``ray.train.report``).
@@ -7,10 +7,7 @@ reports the returned metrics itself (``tune.report`` or ``ray.train.report``).
 
 from __future__ import annotations
 
-import logging
-import os
 import tempfile
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -54,19 +51,3 @@ def restored_checkpoint(checkpoint: Any, scratch: Path, file_name: str) -> str |
         return None
     path = Path(checkpoint.to_directory(str(scratch))) / file_name
     return str(path) if path.exists() else None
-
-
-def quiet_worker_logs() -> None:
-    """Keep trial output to warnings: the driver shows Tune's live trial table instead."""
-    for name in ("lightning.pytorch", "lightning.fabric", "ray.train", "ray.tune"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore", message=".*weights_only.*")
-    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-    # transformers draws a "Loading weights" bar per model load; Ray forwards each redraw as a line
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    from huggingface_hub.utils import disable_progress_bars
-    from transformers.utils import logging as transformers_logging
-
-    disable_progress_bars()
-    transformers_logging.disable_progress_bar()  # read once at import, which has happened by now

@@ -18,6 +18,7 @@ from sweeps import storage
 from sweeps.config import trial_config
 from sweeps.search.build import is_pbt
 from sweeps.settings import is_distributed
+from sweeps.worker_logs import quiet_worker_logs
 
 CHECKPOINT_FILE = "checkpoint"
 ARTIFACTS = "artifacts"
@@ -27,18 +28,20 @@ def run_trial(sampled: dict[str, Any], base_overrides: list[str]) -> None:
     """The Tune function trainable: compose, then :func:`~sweeps.execute.execute` with a Tune
     reporter, or fit on several Ray Train workers (:mod:`sweeps.distributed`)."""
     # the driver only hands this function to Tune: the training stack (torch, Lightning, Ray
-    # Train) is imported in the worker that runs it, not in every driver
-    from ray.tune.integration.pytorch_lightning import TuneReportCheckpointCallback
-
-    from sweeps.distributed import run_distributed
-    from sweeps.execute import execute, quiet_worker_logs
-    from sweeps.optimizer_values import ApplyOptimizerValues
-
+    # Train) is imported in the worker that runs it, not in every driver; a multi-worker trial
+    # imports Lightning on its Train workers only, not in this launcher
     quiet_worker_logs()
     cfg = trial_config(base_overrides, sampled)
     if is_distributed(cfg):
+        from sweeps.distributed import run_distributed
+
         run_distributed(cfg, sampled, base_overrides, trial_artifact_dir(cfg))
         return
+    from ray.tune.integration.pytorch_lightning import TuneReportCheckpointCallback
+
+    from sweeps.execute import execute
+    from sweeps.optimizer_values import ApplyOptimizerValues
+
     reporter = TuneReportCheckpointCallback(filename=CHECKPOINT_FILE, on="train_epoch_end")
     callbacks = [reporter]
     checkpoint = tune.get_checkpoint()

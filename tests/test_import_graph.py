@@ -99,3 +99,15 @@ def test_the_driver_imports_no_training_stack():
             " if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.stdout.strip().splitlines()[-1:] == ["[]"], done.stderr[-2000:]
+
+
+def test_the_launcher_of_a_multi_worker_trial_imports_no_lightning():
+    """The Tune trial of a multi-worker trial only launches its Ray Train workers: Lightning (and the
+    task behind it) loads on those workers, not in the launcher as well."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import sweeps.distributed, sweeps.worker_logs\n"
+            "print(sorted(m for m in ('lightning', 'sweeps.execute', 'sweeps.train_worker') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip().splitlines()[-1:] == ["[]"], done.stderr[-2000:]

@@ -9,8 +9,9 @@ import pytest
 from hydra.utils import instantiate
 
 from sweeps.config import compose_config, resolve
-from sweeps.distributed import with_ray_strategy, worker_env
+from sweeps.distributed import worker_env
 from sweeps.settings import is_distributed
+from sweeps.train_worker import with_ray_strategy
 
 STRATEGIES = sorted(p.stem for p in (Path(__file__).parents[2] / "conf" / "strategy").glob("*.yaml"))
 EXPECTED = {

@@ -52,7 +52,7 @@ def test_quiet_worker_logs_turns_off_weight_loading_bars():
     """Ray forwards every redraw of a progress bar as a line of the sweep's output."""
     from transformers.utils import logging as transformers_logging
 
-    from sweeps.execute import quiet_worker_logs
+    from sweeps.worker_logs import quiet_worker_logs
 
     transformers_logging.enable_progress_bar()
     quiet_worker_logs()
