@@ -61,8 +61,8 @@ def short_tmp() -> Iterator[Path]:
 
 # For a sweep whose test checks nothing of concurrent trials: one trial at a time. The suite's two
 # pytest workers keep both cores busy already, so a second concurrent trial only adds the start-up of
-# a second trial worker (its torch and Lightning imports, about 9 CPU-s). The smoke sweep, the resume
-# story, PBT and the cluster job keep their concurrency.
+# a second trial worker (its torch and Lightning imports, about 9 CPU-s). The smoke sweep and the
+# resume story run trials side by side on purpose, as PBT's population must.
 ONE_AT_A_TIME = "sweep.max_concurrent=1"
 
 
