@@ -15,10 +15,11 @@ def quiet_worker_logs() -> None:
     warnings.filterwarnings("ignore", message=".*weights_only.*")
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-    # transformers draws a "Loading weights" bar per model load; Ray forwards each redraw as a line
+    # transformers draws a "Loading weights" bar per model load; Ray forwards each redraw as a line.
+    # huggingface_hub reads the variable once, at import: the calls cover an import that came first
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     from huggingface_hub.utils import disable_progress_bars
     from transformers.utils import logging as transformers_logging
 
     disable_progress_bars()
-    transformers_logging.disable_progress_bar()  # read once at import, which has happened by now
+    transformers_logging.disable_progress_bar()
