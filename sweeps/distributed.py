@@ -5,8 +5,8 @@ In Ray 2.60 (Train V2) the Tune function trainable launches the TorchTrainer; pa
 single-process trial, swaps in the Ray strategy (``conf/strategy``) and ``RayLightningEnvironment``,
 and runs the same task. The workers report through Ray's ``RayTrainReportCallback``, and
 ``TuneReportCallback`` in the Train run config forwards them to Tune, so schedulers, retries and
-MLflow logging behave as for single-process trials. A retried trial resumes: Train V2 restores a run of the same name and storage
-path from its latest checkpoint.
+MLflow logging behave as for single-process trials. A retried trial resumes: Train V2 restores a
+run of the same name and storage path from its latest checkpoint.
 """
 
 from __future__ import annotations
