@@ -87,27 +87,27 @@ def test_studies_import_backbones_and_the_contract_never_each_other():
             assert not foreign, (module, foreign)
 
 
+def loaded_after(modules: str, watched: tuple[str, ...]) -> list[str]:
+    """Which of ``watched`` a fresh interpreter has loaded after ``import <modules>``."""
+    import subprocess
+    import sys
+
+    code = f"import sys; import {modules}\nprint(sorted(m for m in {watched!r} if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return ast.literal_eval(done.stdout.strip().splitlines()[-1])
+
+
 def test_the_driver_imports_no_training_stack():
     """A sweep's driver plans, starts Ray and records: torch and Lightning load in its trials only,
     and the report's stack (matplotlib, scikit-learn) when the report runs (each costs seconds of
     CPU per sweep, and a sweep that is refused or interrupted never reports)."""
-    import subprocess
-    import sys
-
-    code = ("import sys; import sweeps.cli, sweeps.runner, sweeps.trial, sweeps.tracking\n"
-            "print(sorted(m for m in ('torch', 'lightning', 'tensorboardX', 'matplotlib', 'sklearn')"
-            " if m in sys.modules))")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert done.stdout.strip().splitlines()[-1:] == ["[]"], done.stderr[-2000:]
+    watched = ("torch", "lightning", "tensorboardX", "matplotlib", "sklearn")
+    assert loaded_after("sweeps.cli, sweeps.runner, sweeps.trial, sweeps.tracking", watched) == []
 
 
 def test_the_launcher_of_a_multi_worker_trial_imports_no_lightning():
     """The Tune trial of a multi-worker trial only launches its Ray Train workers: Lightning (and the
     task behind it) loads on those workers, not in the launcher as well."""
-    import subprocess
-    import sys
-
-    code = ("import sys; import sweeps.distributed, sweeps.worker_logs\n"
-            "print(sorted(m for m in ('lightning', 'sweeps.execute', 'sweeps.train_worker') if m in sys.modules))")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert done.stdout.strip().splitlines()[-1:] == ["[]"], done.stderr[-2000:]
+    watched = ("lightning", "sweeps.execute", "sweeps.train_worker")
+    assert loaded_after("sweeps.distributed, sweeps.worker_logs", watched) == []
