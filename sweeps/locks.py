@@ -35,20 +35,32 @@ def sweep_lock(output_dir: str | Path, name: str) -> Iterator[None]:
         raise SweepConfigError(f"sweep '{name}' is already running ({_describe(owner)}); "
                                "wait for it to end, or give this one another sweep.name") from None
     try:
-        owner.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                                     "since": time.strftime("%Y-%m-%d %H:%M:%S")}))
+        _write_owner(owner)
         yield
     finally:
         owner.unlink(missing_ok=True)
         lock.release()
 
 
-def _describe(owner: Path) -> str:
-    try:
-        info = json.loads(owner.read_text())
-        return f"pid {info['pid']} on host {info['host']}, since {info['since']}"
-    except (OSError, ValueError, KeyError):
-        return "its owner is unknown"
+def _write_owner(owner: Path) -> None:
+    # Written whole, then renamed: a refused driver never reads half a file
+    partial = owner.with_name(f"{owner.name}.{os.getpid()}.partial")
+    partial.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                   "since": time.strftime("%Y-%m-%d %H:%M:%S")}))
+    os.replace(partial, owner)
+
+
+def _describe(owner: Path, wait_s: float = 2.0) -> str:
+    # Two drivers started together: the holder may not have written its owner file yet
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            info = json.loads(owner.read_text())
+            return f"pid {info['pid']} on host {info['host']}, since {info['since']}"
+        except (OSError, ValueError, KeyError):
+            if time.monotonic() >= deadline:
+                return "its owner is unknown"
+            time.sleep(0.05)
 
 
 @contextlib.contextmanager
