@@ -6,6 +6,13 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
+# uv installs the project's many dependencies (resolved and fetched in parallel: faster than pip on a
+# fresh machine); pip installs torch (uv does not read the local wheel folder that pip's configuration
+# points to) and builds DeepSpeed against it; uv keeps the installed torch, which the pin satisfies.
+# Bytecode is compiled at install, as pip does: where PYTHONDONTWRITEBYTECODE is set, nothing else
+# would write it, and every process would compile what it imports.
+UV_VERSION := 0.13.9
+UV     := $(VENV)/bin/uv pip install --python $(PY) --compile-bytecode -q
 CONSTRAINTS := constraints-cpu.txt
 STUDY  ?= pooling_grid
 # pip-audit lives in its own environment, so that auditing adds nothing to the audited one.
@@ -25,8 +32,9 @@ $(VENV)/.setup-done: pyproject.toml $(CONSTRAINTS) Makefile
 	$(PIP) install -q -c $(CONSTRAINTS) "torch==2.13.0"
 	# DeepSpeed builds against the installed torch (no build isolation: that would fetch a CUDA torch).
 	$(PIP) install -q -c $(CONSTRAINTS) --no-build-isolation "deepspeed>=0.16"
-	$(PIP) install -q -c $(CONSTRAINTS) -e ".[dev,bundled,stats,deepspeed,search]"
-	$(PIP) install -q -c $(CONSTRAINTS) --no-deps $(NO_DEPS)
+	$(PIP) install -q "uv==$(UV_VERSION)"
+	$(UV) -c $(CONSTRAINTS) -e ".[dev,bundled,stats,deepspeed,search]"
+	$(UV) -c $(CONSTRAINTS) --no-deps $(NO_DEPS)
 	bash infra/install_browser.sh
 	touch $@
 
