@@ -7,13 +7,24 @@ restore the run state"), and the sweep cannot be resumed. Here each file is writ
 target and renamed over it when complete, so a kill leaves the previous version. Object stores
 (``s3://``) already replace an object whole, so only a local or mounted folder needs this.
 
+The upload can also read a state file that is being rewritten: Ray rewrites
+``experiment_state-*.json`` in its staging folder in place (``open(..., "w")`` then ``json.dump``:
+ray/tune/execution/tune_controller.py ``TuneController.save_to_dir``, Ray 2.60) while the previous
+upload may still be copying that folder in a background thread
+(ray/tune/execution/experiment_state.py ``sync_up_experiment_state``: ``save_fn()``, then
+``syncer.sync_up``). A copy caught empty or half written made the next resume start a new,
+trial-less run ("Failed to restore the run state"); such a copy is not published here, so the
+previous state stays.
+
 Written here because pyarrow's ``LocalFileSystem`` writes in place and Ray takes any pyarrow filesystem.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import io
+import json
 import os
 import uuid
 
@@ -21,6 +32,9 @@ import pyarrow as pa
 from pyarrow import fs
 
 from sweeps.storage import is_uri
+
+# Ray's experiment state (TuneController.CKPT_FILE_TMPL): JSON, so a whole copy is one that parses
+EXPERIMENT_STATE_FILES = "experiment_state-*.json"
 
 
 class AtomicLocalFileSystem(fs.FileSystemHandler):
@@ -87,7 +101,8 @@ class AtomicLocalFileSystem(fs.FileSystemHandler):
 
 class _RenamedOnClose(io.RawIOBase):
     """Writes to a hidden file beside ``path``; closing renames it onto ``path`` (one atomic step),
-    unless a write failed (a full disk): then the hidden file is removed and ``path`` left as it was."""
+    unless a write failed (a full disk) or an experiment state is not whole JSON: then the hidden
+    file is removed and ``path`` left as it was."""
 
     def __init__(self, path: str) -> None:
         super().__init__()
@@ -124,8 +139,24 @@ class _RenamedOnClose(io.RawIOBase):
                 with contextlib.suppress(OSError):  # its buffer cannot be written either
                     self._file.close()
                 os.remove(self.partial)
-        if not self.failed:
-            os.replace(self.partial, self.path)
+        if self.failed:
+            return
+        if _is_torn_state(self.path, self.partial):
+            os.remove(self.partial)
+            return
+        os.replace(self.partial, self.path)
+
+
+def _is_torn_state(path: str, written: str) -> bool:
+    """Whether ``written``, bound for ``path``, is an experiment state copied mid-rewrite."""
+    if not fnmatch.fnmatch(os.path.basename(path), EXPERIMENT_STATE_FILES):
+        return False
+    try:
+        with open(written, "rb") as stream:
+            json.loads(stream.read())
+    except ValueError:  # empty or cut off (UnicodeDecodeError is a ValueError too)
+        return True
+    return False
 
 
 def storage_filesystem(path: str) -> fs.FileSystem | None:

@@ -10,7 +10,7 @@ import sys
 import pytest
 from pyarrow import fs
 
-from sweeps.atomic_fs import AtomicLocalFileSystem, storage_filesystem
+from sweeps.atomic_fs import EXPERIMENT_STATE_FILES, AtomicLocalFileSystem, storage_filesystem
 from tests.conftest import ROOT
 
 
@@ -25,9 +25,32 @@ def test_a_file_being_written_leaves_the_old_one_readable(tmp_path, atomic):
     stream = atomic.open_output_stream(str(target))
     stream.write(b'{"comp')  # the upload a killed driver never finished
     assert target.read_text() == '{"complete": true}'
+    stream.write(b'lete": false}')
     stream.close()
-    assert target.read_text() == '{"comp'
+    assert target.read_text() == '{"complete": false}'
     assert [p.name for p in tmp_path.iterdir()] == ["experiment_state-1.json"]
+
+
+@pytest.mark.parametrize("torn", [b"", b'{"trial_data": [["{\\"status'], ids=["empty", "cut off"])
+def test_an_experiment_state_copied_mid_rewrite_is_not_published(tmp_path, atomic, torn):
+    """Ray rewrites the staging copy in place while a background upload may be reading it."""
+    source = tmp_path / "staging"
+    source.mkdir()
+    (source / "experiment_state-1.json").write_bytes(torn)
+    (source / "basic-variant-state-1.json").write_bytes(b"\x80\x05binary")  # a searcher's pickle
+    storage = tmp_path / "storage"
+    storage.mkdir()
+    (storage / "experiment_state-1.json").write_text('{"complete": true}')
+    fs.copy_files(str(source), str(storage), destination_filesystem=atomic)
+    assert (storage / "experiment_state-1.json").read_text() == '{"complete": true}'
+    assert (storage / "basic-variant-state-1.json").read_bytes() == b"\x80\x05binary"
+    assert sorted(p.name for p in storage.iterdir()) == ["basic-variant-state-1.json", "experiment_state-1.json"]
+
+
+def test_the_state_file_pattern_is_ray_s():
+    from ray.tune.execution.tune_controller import TuneController
+
+    assert TuneController.CKPT_FILE_TMPL.format("*") == EXPERIMENT_STATE_FILES
 
 
 def test_pyarrows_local_filesystem_truncates_in_place(tmp_path):
