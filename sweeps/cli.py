@@ -117,6 +117,10 @@ def _resuming(resume: object, state_path: str) -> bool:
         )
     if resume in (True, "true", "force") and not can:
         raise SweepConfigError(f"resume=true, but there is no sweep state to resume at {state_path}")
+    if can:  # pyarrow is imported only when a resume is asked for
+        from sweeps.ray_state import check_experiment_state
+
+        check_experiment_state(state_path)
     return can
 
 

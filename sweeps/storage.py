@@ -44,6 +44,15 @@ def write_text(uri: str, text: str) -> None:
     filesystem.move(partial, path)
 
 
+def names(uri: str) -> list[str]:
+    """The names of the files directly in a folder (none when it does not exist)."""
+    from pyarrow import fs
+
+    filesystem, path = _resolve(uri)
+    infos = filesystem.get_file_info(fs.FileSelector(path, allow_not_found=True))
+    return [info.base_name for info in infos if info.type == fs.FileType.File]
+
+
 def size(uri: str) -> int | None:
     """A file's size in bytes, None when it does not exist."""
     from pyarrow import fs

@@ -106,6 +106,21 @@ def test_the_command_exits_2_with_one_line_on_bad_input(short_tmp):
     assert not (short_tmp / "rt").exists(), "Ray must not start on bad input"
 
 
+def test_a_resume_of_a_damaged_ray_state_is_one_line_before_ray_or_mlflow_start(short_tmp, capsys):
+    state = short_tmp / "ray" / "smoke"
+    state.mkdir(parents=True)
+    (state / "sweep_state.json").write_text("{}")
+    (state / "tuner.pkl").write_bytes(b"a sweep Tune can restore")
+    (state / "experiment_state-2026-12-02_10-00-00.json").write_text("")  # an upload caught mid-rewrite
+    code = main(["+experiment=smoke", f"paths.output_dir={short_tmp}", f"cluster.tmp_dir={short_tmp}/rt",
+                 "resume=true"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "is damaged" in err[0], err
+    assert not (short_tmp / "rt").exists() and not (short_tmp / "mlflow.db").exists()
+    assert sorted(p.name for p in state.iterdir()) == [
+        "experiment_state-2026-12-02_10-00-00.json", "sweep_state.json", "tuner.pkl"]
+
+
 def test_plan_rejects_unknown_key_in_preset_space(tmp_path):
     with pytest.raises(SweepConfigError, match="model.width"):
         plan_sweep(["+experiment=smoke", f"paths.output_dir={tmp_path}", "model.width=1,2"])
