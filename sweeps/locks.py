@@ -45,9 +45,12 @@ def sweep_lock(output_dir: str | Path, name: str) -> Iterator[None]:
 def _write_owner(owner: Path) -> None:
     # Written whole, then renamed: a refused driver never reads half a file
     partial = owner.with_name(f"{owner.name}.{os.getpid()}.partial")
-    partial.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                                   "since": time.strftime("%Y-%m-%d %H:%M:%S")}))
-    os.replace(partial, owner)
+    try:
+        partial.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                       "since": time.strftime("%Y-%m-%d %H:%M:%S")}))
+        os.replace(partial, owner)
+    finally:
+        partial.unlink(missing_ok=True)  # left only when a write failed (a full disk)
 
 
 def _describe(owner: Path, wait_s: float = 2.0) -> str:
