@@ -19,7 +19,6 @@ from omegaconf import DictConfig
 from ray import tune
 from ray.tune import Callback, CheckpointConfig, FailureConfig, RunConfig, TuneConfig, Tuner
 from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback, TBXLoggerCallback
-from ray.tune.search.basic_variant import BasicVariantGenerator
 
 from sweeps import analysis, soup, storage
 from sweeps.atomic_fs import storage_filesystem
@@ -39,6 +38,7 @@ from sweeps.redact import (
     redaction_words,
 )
 from sweeps.search.build import is_pbt, is_searched, search_algorithm
+from sweeps.search.resumable_grid import ResumableGrid
 from sweeps.settings import is_distributed
 from sweeps.summary import best_trial, design_summary, format_summary, trials_frame
 from sweeps.tracking import SPACE_TAG, MLflowTracking, flat_config
@@ -232,8 +232,8 @@ def _search_alg(plan: SweepPlan):
     max_concurrent goes here: Tune ignores TuneConfig.max_concurrent_trials with a generator."""
     if is_searched(plan.cfg):
         return search_algorithm(plan.cfg, plan.space, concurrency(plan.cfg))
-    return BasicVariantGenerator(constant_grid_search=True, max_concurrent=concurrency(plan.cfg),
-                                 random_state=int(plan.cfg.sweep.search_seed))
+    return ResumableGrid(constant_grid_search=True, max_concurrent=concurrency(plan.cfg),
+                         seed=int(plan.cfg.sweep.search_seed))
 
 
 def progress_lines(plan: SweepPlan) -> list[ProgressLines]:
