@@ -27,7 +27,8 @@ def _mount(folder: Path, size: str) -> bool:
 
 def _sweep(out: Path, *extra: str) -> subprocess.CompletedProcess:
     command = [sys.executable, "sweep.py", "+experiment=smoke", ONE_AT_A_TIME, f"paths.output_dir={out}", *extra]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
+    # each sweep takes well under a minute alone: a stalled resume fails here instead of holding the suite
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
 
 
 def test_a_full_disk_is_one_error_line_and_the_sweep_resumes(tmp_path):

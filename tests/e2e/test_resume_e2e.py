@@ -85,12 +85,16 @@ def _said(driver: subprocess.Popen) -> str:
 def _results(state: Path) -> int:
     """The results Tune has recorded: distinct (trial, iteration) pairs of every trial's result.json.
     Not its lines: a trial resumed from a checkpoint appends the epochs it runs again."""
-    seen = set()
-    for path in state.rglob("result.json"):
-        for line in path.read_text().splitlines():
-            with contextlib.suppress(json.JSONDecodeError):  # a line being written
-                seen.add((path.parent.name, json.loads(line).get("training_iteration")))
-    return len(seen)
+    while True:
+        try:
+            seen = set()
+            for path in state.rglob("result.json"):
+                for line in path.read_text().splitlines():
+                    with contextlib.suppress(json.JSONDecodeError):  # a line being written
+                        seen.add((path.parent.name, json.loads(line).get("training_iteration")))
+            return len(seen)
+        except FileNotFoundError:  # an old checkpoint folder deleted while the walk was in it
+            continue
 
 
 def _run_until(driver: subprocess.Popen, state: Path, results: int) -> dict[int, psutil.Process]:
