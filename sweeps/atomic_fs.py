@@ -22,7 +22,6 @@ Written here because pyarrow's ``LocalFileSystem`` writes in place and Ray takes
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import io
 import json
 import os
@@ -31,10 +30,8 @@ import uuid
 import pyarrow as pa
 from pyarrow import fs
 
+from sweeps.ray_state import is_experiment_state
 from sweeps.storage import is_uri
-
-# Ray's experiment state (TuneController.CKPT_FILE_TMPL): JSON, so a whole copy is one that parses
-EXPERIMENT_STATE_FILES = "experiment_state-*.json"
 
 
 class AtomicLocalFileSystem(fs.FileSystemHandler):
@@ -149,7 +146,7 @@ class _RenamedOnClose(io.RawIOBase):
 
 def _is_torn_state(path: str, written: str) -> bool:
     """Whether ``written``, bound for ``path``, is an experiment state copied mid-rewrite."""
-    if not fnmatch.fnmatch(os.path.basename(path), EXPERIMENT_STATE_FILES):
+    if not is_experiment_state(os.path.basename(path)):
         return False
     try:
         with open(written, "rb") as stream:

@@ -16,7 +16,6 @@ finished.
 
 from __future__ import annotations
 
-import fnmatch
 import itertools
 import json
 import os
@@ -24,7 +23,7 @@ import os
 from ray.tune.search.basic_variant import BasicVariantGenerator, _TrialIterator
 from ray.tune.search.sample import _BackwardsCompatibleNumpyRng
 
-from sweeps.atomic_fs import EXPERIMENT_STATE_FILES
+from sweeps.ray_state import newest_experiment_state
 
 _FINISHED = {"TERMINATED", "ERROR"}
 
@@ -63,12 +62,12 @@ class ResumableGrid(BasicVariantGenerator):
 
 
 def restored_trials(dirpath: str) -> dict[str, bool] | None:
-    """Trial id → finished, from the newest experiment state in ``dirpath`` (the one Tune restores:
-    the greatest name); None when there is none."""
-    names = fnmatch.filter(os.listdir(dirpath), EXPERIMENT_STATE_FILES)
-    if not names:
+    """Trial id → finished, from the experiment state in ``dirpath`` that Tune restores; None when
+    there is none."""
+    name = newest_experiment_state(os.listdir(dirpath))
+    if name is None:
         return None
-    with open(os.path.join(dirpath, max(names))) as stream:
+    with open(os.path.join(dirpath, name)) as stream:
         state = json.load(stream)
     trials = {}
     for trial_json, _ in state["trial_data"]:

@@ -10,7 +10,7 @@ import sys
 import pytest
 from pyarrow import fs
 
-from sweeps.atomic_fs import EXPERIMENT_STATE_FILES, AtomicLocalFileSystem, storage_filesystem
+from sweeps.atomic_fs import AtomicLocalFileSystem, storage_filesystem
 from tests.conftest import ROOT
 
 
@@ -45,12 +45,6 @@ def test_an_experiment_state_copied_mid_rewrite_is_not_published(tmp_path, atomi
     assert (storage / "experiment_state-1.json").read_text() == '{"complete": true}'
     assert (storage / "basic-variant-state-1.json").read_bytes() == b"\x80\x05binary"
     assert sorted(p.name for p in storage.iterdir()) == ["basic-variant-state-1.json", "experiment_state-1.json"]
-
-
-def test_the_state_file_pattern_is_ray_s():
-    from ray.tune.execution.tune_controller import TuneController
-
-    assert TuneController.CKPT_FILE_TMPL.format("*") == EXPERIMENT_STATE_FILES
 
 
 def test_pyarrows_local_filesystem_truncates_in_place(tmp_path):
