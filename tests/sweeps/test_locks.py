@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import pytest
 from filelock import FileLock
@@ -34,13 +33,11 @@ def test_a_refusal_waits_for_the_owner_that_has_just_taken_the_lock(tmp_path):
 
 def test_an_owner_that_never_says_who_it_is_is_unknown_after_a_short_wait(tmp_path):
     lock, _ = _held_without_owner(tmp_path)
-    started = time.monotonic()
     try:
         with pytest.raises(SweepConfigError, match="its owner is unknown"), sweep_lock(tmp_path, "s"):
             pass
     finally:
         lock.release()
-    assert time.monotonic() - started < 10
 
 
 def test_the_holder_leaves_no_owner_file_and_no_partial_file(tmp_path):
