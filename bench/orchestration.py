@@ -4,8 +4,8 @@ the trials (the parallel limit: what two slots of this machine give with no orch
 Hydra ``--multirun`` (basic launcher) and by plain Ray Tune with Ray's ``MLflowLoggerCallback``
 (bench/peers.py, bench/hydra_peer.py).
 
-    python bench/orchestration.py            # 8 trials vs every peer, then the overhead trend 8 -> 32 -> 128
-                                             # (plain Ray Tune: 8 -> 32)
+    python bench/orchestration.py            # 8 trials vs every peer, then the platform's overhead
+                                             # trend 8 -> 32 -> 128 (Ray Tune's too: --ray-sizes 8 32)
     python bench/orchestration.py --quick    # 4 tiny trials, one repetition: does it all run
 
 Figures (each a median over repetitions that run every runner in turn):
@@ -184,6 +184,8 @@ def trend_study(runners: Runners, sizes: list[int], ray_sizes: list[int], repeti
             marginal = [(b - a) / (high - low) for a, b in zip(spent[low], spent[high], strict=True)]
             record(f"tiny trials: {name} overhead per added trial, {low} -> {high} trials", median(marginal), "s",
                    "flat" if name == "platform" else "", inputs, marginal)
+    if not ray_sizes:
+        return
     both = max(set(sizes) & set(ray_sizes))
     _versus_ray(f"{both} tiny trials", {"platform": results[f"platform {both}"], "ray": results[f"ray {both}"]},
                 inputs)
@@ -200,16 +202,17 @@ def main() -> None:
                         help="overrides that size a trial of the efficiency study")
     parser.add_argument("--tiny", nargs="*", default=["trainer.max_epochs=1"], help="overrides of a tiny trial")
     parser.add_argument("--sizes", type=int, nargs="*", default=[8, 32, 128], help="trial counts of the trend")
-    # plain Ray Tune starts a fresh worker per trial (its default): 128 tiny trials would take it
-    # longer than the rest of the benchmark together
-    parser.add_argument("--ray-sizes", type=int, nargs="*", default=[8, 32], help="trial counts of Ray's trend")
+    # Plain Ray Tune's trend is off by default: it starts a fresh worker per trial (its default), so
+    # its 8 and 32 tiny trials took longer than the platform's whole trend; the platform / Ray Tune
+    # ratio comes from the efficiency study. E.g. --ray-sizes 8 32
+    parser.add_argument("--ray-sizes", type=int, nargs="*", default=[], help="trial counts of Ray's trend")
     parser.add_argument("--repetitions", type=int, default=3)
     parser.add_argument("--trend-repetitions", type=int, help="repetitions of the trend (default: --repetitions)")
     args = parser.parse_args()
     if args.quick:
         args.trials, args.task, args.sizes, args.ray_sizes, args.repetitions = 4, args.tiny, [4, 8], [4, 8], 1
     trend_repetitions = args.trend_repetitions or args.repetitions
-    if args.sizes and not set(args.sizes) & set(args.ray_sizes):
+    if args.sizes and args.ray_sizes and not set(args.sizes) & set(args.ray_sizes):
         parser.error("--sizes and --ray-sizes must share a trial count (the platform/Ray Tune ratio)")
     print(f"load average at start: {os.getloadavg()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="orch-", dir="/tmp") as scratch:
