@@ -12,6 +12,10 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.results import record  # noqa: E402
 
 EXPECTED_EXIT = {"bad override": 2}
 CASES = {
@@ -37,6 +41,10 @@ def main() -> None:
     for name, values in times.items():
         median = statistics.median(values)
         print(f"{name:<14} {median:6.2f} s  ratio {median / floor:5.1f}")
+        if name != "import hydra":  # each repetition's ratio to the floor of the same repetition
+            ratios = [v / f for v, f in zip(values, times["import hydra"], strict=True)]
+            record(f"CLI `{name}` / `python -c \"import hydra\"`", statistics.median(ratios), "x", "",
+                   {"command": CASES[name][1:], "repetitions": 3}, ratios)
 
 
 if __name__ == "__main__":

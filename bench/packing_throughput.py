@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from bench.results import record
 from modules.backbones.encode import encode_features, packed_groups, padded_groups, token_ids
 from modules.backbones.hf import Backbone, load_backbone
 from modules.backbones.packing import PACKINGS
@@ -107,6 +108,11 @@ def main() -> None:
             f"{real / wall[p]:.0f} | {wall['none'] / wall[p]:.2f}x | {cpu[p]:.2f} | "
             f"{cpu['none'] / cpu[p]:.2f}x |"
         )
+    inputs = {"model": args.model, "texts": len(texts), "tokens": real, "batch": BATCH, "repetitions": args.repeats}
+    for slower, label, goal in (("none", "over none", "≥ 2x"), ("sort", "over sort", "> 1x")):
+        ratios = [a[1] / b[1] for a, b in zip(times[slower], times["prepack"], strict=True)]  # CPU seconds
+        record(f"encoding, {args.model}: prepack's tokens per CPU second {label}", statistics.median(ratios), "x",
+               goal, inputs, ratios)
     print(f"load average at end: {os.getloadavg()}")
 
 

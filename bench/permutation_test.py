@@ -6,8 +6,9 @@ One design pair x 3 seeds of STS-B-sized Spearman scores (1,379 examples per see
 resamples each way (scipy with the vectorized rank statistic the analysis used before), and ours
 at the count `n_permutations: auto` gives 7 designs x 3 seeds; then the same with scores rounded
 to 2 decimals (values repeat across examples, so the test counts ranks instead of its affine
-shortcut), and with one duplicate pair (the flagship's case: a few tied values, corrected). Prints the load average first, then
-seconds and the ratio (noise on a shared machine: compare the ratio, not the seconds).
+shortcut), and with one duplicate pair (the flagship's case: a few tied values, corrected). Each
+case runs scipy and ours interleaved, 3 repetitions; prints the load average first, then the
+median seconds, and records the median ratio (noise on a shared machine: compare the ratio).
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ import time
 import numpy as np
 from scipy import stats
 
+from bench.results import interleaved, median, record
 from sweeps.analysis.per_example import PairedExamples
 from sweeps.analysis.permutation import permutation_test
 from sweeps.analysis.resolution import resamples_for
 
-N, SEEDS = 1379, 3
+N, SEEDS, REPETITIONS = 1379, 3, 3
+INPUTS = {"examples": N, "seeds": SEEDS, "resamples": 1000, "repetitions": REPETITIONS}
 
 
 def scipy_test(pairs: list[PairedExamples], n_resamples: int) -> float:
@@ -58,25 +61,24 @@ def main() -> None:
     for _ in range(SEEDS):
         target = rng.normal(size=N)
         pairs.append(PairedExamples(target + rng.normal(size=N), target + 1.05 * rng.normal(size=N), target))
-    scipy_s, p_scipy = timed(scipy_test, pairs, 1000)
-    ours_s, p_ours = timed(lambda: permutation_test(pairs, "spearman", 1000, 0).p)
-    auto = resamples_for(21 * SEEDS, 0.05, 100_000)
-    auto_s, _ = timed(permutation_test, pairs, "spearman", auto, 0)
-    print(f"scipy, 1000 resamples: {scipy_s:.2f} s (p={p_scipy:.4f})")
-    print(f"ours, 1000 resamples: {ours_s:.3f} s (p={p_ours:.4f}); ratio scipy/ours {scipy_s / ours_s:.0f}x")
-    print(f"ours, {auto} resamples (the per-seed family of 7 designs x 3 seeds): {auto_s:.3f} s")
     # scores that repeat across examples (rounded, as stored scores often are): no affine shortcut
     tied = [PairedExamples(np.round(p.a, 2), np.round(p.b, 2), p.target) for p in pairs]
-    scipy_s, p_scipy = timed(scipy_test, tied, 1000)
-    ours_s, p_ours = timed(lambda: permutation_test(tied, "spearman", 1000, 0).p)
-    print(f"tied scores, scipy 1000 resamples: {scipy_s:.2f} s (p={p_scipy:.4f}); ours {ours_s:.3f} s "
-          f"(p={p_ours:.4f}); ratio {scipy_s / ours_s:.1f}x")
     # a duplicate pair, as STS-B's test split has: two examples scored identically by each side
     few = [PairedExamples(*(np.concatenate([x[1:2], x[1:]]) for x in (p.a, p.b, p.target))) for p in pairs]
-    scipy_s, p_scipy = timed(scipy_test, few, 1000)
-    ours_s, p_ours = timed(lambda: permutation_test(few, "spearman", 1000, 0).p)
-    print(f"one duplicate pair, scipy 1000 resamples: {scipy_s:.2f} s (p={p_scipy:.4f}); ours {ours_s:.3f} s "
-          f"(p={p_ours:.4f}); ratio {scipy_s / ours_s:.0f}x")
+    cases = {"paired permutation test, 1,000 resamples": pairs, "the same, tied scores": tied,
+             "the same, one duplicate pair": few}
+    for label, data in cases.items():
+        runs = interleaved({"scipy": lambda d=data: timed(scipy_test, d, 1000),
+                            "ours": lambda d=data: timed(lambda: permutation_test(d, "spearman", 1000, 0).p)},
+                           REPETITIONS)
+        ratios = [a[0] / b[0] for a, b in zip(runs["scipy"], runs["ours"], strict=True)]
+        (_, p_scipy), (_, p_ours) = runs["scipy"][0], runs["ours"][0]
+        print(f"{label}: scipy {median([t for t, _ in runs['scipy']]):.2f} s (p={p_scipy:.4f}), "
+              f"ours {median([t for t, _ in runs['ours']]):.3f} s (p={p_ours:.4f})")
+        record(f"{label}: scipy's time / ours", median(ratios), "x", "", INPUTS, ratios)
+    auto = resamples_for(21 * SEEDS, 0.05, 100_000)
+    auto_s, _ = timed(permutation_test, pairs, "spearman", auto, 0)
+    print(f"ours, {auto} resamples (the per-seed family of 7 designs x 3 seeds): {auto_s:.3f} s")
 
 
 def timed(fn, *args):

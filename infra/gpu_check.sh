@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# GPU check, one H100/H200-class machine, under 5 minutes (issue "Scale-out"):
+# GPU check, one H100/H200-class machine, a few minutes:
 #   1. a pooling_grid trial with finetune=lora under DeepSpeed ZeRO-2 on the GPU (Ray Train, 1 worker);
 #   2. two fractional-GPU trials (resources.gpu=0.5) side by side on the same GPU;
+#   3. tokens/s and model FLOPs utilisation of LoRA embedding training (bench/gpu_throughput.py):
+#      SmolLM2-135M and SmolLM2-1.7B's architecture, DDP and ZeRO-2, padded and prepacked;
 # then prints what ran (strategy, device, status) and the measured throughput (training examples/s).
 # Needs the project's environment (`make setup` on a networked GPU machine: PyPI's torch is a CUDA
 # build there; keep constraints-cpu.txt's pin or relax it to the CUDA torch you have).
@@ -45,3 +47,9 @@ for name in ("gpu_lora_zero2", "gpu_fractional"):
               f"end-to-end throughput≈{examples / seconds:.1f} training examples/s "
               f"sts={run.data.metrics.get('sts/stsb/spearman', float('nan')):.3f}")
 PY
+
+start=$(date +%s)
+PYTHONPATH=. "$PY" bench/gpu_throughput.py --gpu --model smollm2 smollm2-1.7b \
+  --strategy ddp deepspeed_zero2 --packing none prepack --steps 30 --warmup 5 \
+  --cache-dir "$OUT/cache/backbones" --out "$OUT/throughput.json" 2>&1 | grep -E "tokens/s|Error|error" || true
+echo "LoRA throughput and MFU: $(( $(date +%s) - start )) s wall (rows: $OUT/throughput.json)"

@@ -47,7 +47,8 @@ class EmbeddingModel(nn.Module):
             raise RuntimeError("no backbone loaded: these texts are not in the feature cache")
         device = next(self.backbone.parameters()).device
         tokens = {k: v.to(device) for k, v in self.backbone.tokenize(texts).items()}
-        hidden = self.backbone(tokens["input_ids"], tokens["attention_mask"])
+        # packed into rows when backbone.packing is "prepack": no compute on padding, in training too
+        hidden = self.backbone.states(tokens["input_ids"], tokens["attention_mask"])
         return TokenFeatures.from_hidden_states(hidden, tokens["attention_mask"])
 
     def embed(self, features: TokenFeatures) -> torch.Tensor:
