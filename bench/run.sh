@@ -11,6 +11,11 @@ PY=${PY:-.venv/bin/python}
 which=${1:-all}
 out=$(mktemp -d /tmp/bench-XXXX)
 export BENCH_RECORD="$out/figures.jsonl" BENCH_LOAD="$(cut -d' ' -f1-3 /proc/loadavg)"
+began=$(date +%s)
+
+part() {  # part NAME: says where the suite's time goes
+  echo "[bench] $1 at +$(( $(date +%s) - began )) s"
+}
 
 timed() {  # timed NAME CMD...: wall time of one command, printed as "NAME: N s"
   local name=$1; shift
@@ -23,28 +28,34 @@ timed() {  # timed NAME CMD...: wall time of one command, printed as "NAME: N s"
 }
 
 if [[ $which == all || $which == permutation ]]; then
+  part permutation
   # The per-example permutation test: ours vs scipy's, as a ratio measured in one run.
   PYTHONPATH=. "$PY" bench/permutation_test.py
 fi
 if [[ $which == all || $which == cli ]]; then
+  part cli
   # CLI latency as a ratio to `python -c "import hydra"`.
   "$PY" bench/cli_latency.py
 fi
 if [[ $which == all || $which == callback ]]; then
+  part callback
   # The driver's MLflow callback, milliseconds per reported result (goal <= 5 ms), SQLite and server.
   PYTHONPATH=. "$PY" bench/callback_latency.py
 fi
 if [[ $which == all || $which == packing ]]; then
+  part packing
   # Encoding tokens/s of backbone.packing none|sort|prepack on STS-B + 20NG (goal: prepack >= 2x none).
   PYTHONPATH=. "$PY" bench/packing_throughput.py --model smollm2
   PYTHONPATH=. "$PY" bench/packing_throughput.py --model minilm
 fi
 if [[ $which == all || $which == feature_cache ]]; then
+  part feature_cache
   # A frozen trial with a warm vs a cold cache (goal >= 10x); the cache builder's tokens/s vs a
   # bare transformers forward at its best batch size (goal >= 0.9).
   PYTHONPATH=. "$PY" bench/feature_cache.py
 fi
 if [[ $which == all || $which == orchestration ]]; then
+  part orchestration
   # This platform vs a plain loop, Hydra --multirun and plain Ray Tune (goals: efficiency >= 0.85 with
   # 2 slots, <= 5% slower than Ray Tune, per-trial overhead flat from 8 to 128 trials).
   PYTHONPATH=. "$PY" bench/orchestration.py
@@ -100,4 +111,4 @@ fi
 if [[ -s $BENCH_RECORD ]]; then
   PYTHONPATH=. "$PY" bench/results.py "$BENCH_RECORD"
 fi
-echo "logs: $out"
+echo "[bench] done at +$(( $(date +%s) - began )) s; logs: $out"
