@@ -84,8 +84,10 @@ def triplets(count: int, max_length: int) -> list[tuple[str, str, str]]:
     return [tuple(texts[(3 * i + k) % len(texts)] for k in range(3)) for i in range(count)]
 
 
-def build_backbone(model: str, packing: str, max_length: int, cache_dir: str):
-    """A causal ``Backbone`` of ``model`` with LoRA adapters, packing as asked."""
+def build_backbone(model: str, packing: str, max_length: int, cache_dir: str, device: str = "cpu"):
+    """A causal ``Backbone`` of ``model`` with LoRA adapters, packing as asked; a randomly
+    initialized architecture is built on ``device`` (initializing 1.7B weights on a CPU is slow)."""
+    import torch
     from transformers import AutoModel, AutoTokenizer, LlamaConfig
 
     from modules.backbones.bundled import smollm2_135m
@@ -98,7 +100,9 @@ def build_backbone(model: str, packing: str, max_length: int, cache_dir: str):
     else:
         tokenizer = AutoTokenizer.from_pretrained(source)
         config = LlamaConfig(vocab_size=len(tokenizer), tie_word_embeddings=True, **LLAMA_SIZES[model])
-        backbone = Backbone(AutoModel.from_config(config), tokenizer, "causal", max_length, packing)
+        with torch.device(device):
+            weights = AutoModel.from_config(config)
+        backbone = Backbone(weights, tokenizer, "causal", max_length, packing)
     return apply_regime(backbone, "lora", dict(LORA))
 
 
@@ -141,7 +145,7 @@ def throughput_callback(warmup: int):
             self.result: dict[str, float] = {}
 
         def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
-            if batch_idx == warmup:
+            if trainer.global_step == warmup and not hasattr(self, "start"):
                 synchronize()
                 self.start, self.counted = time.perf_counter(), (module.tokens, module.flops)
 
@@ -161,6 +165,7 @@ def train_worker(config: dict[str, Any]) -> None:
     per packing."""
     import lightning as L
     import ray.train
+    import ray.train.torch
     from ray.train.lightning import RayDDPStrategy, RayLightningEnvironment, prepare_trainer
     from torch.utils.data import DataLoader
 
@@ -168,11 +173,14 @@ def train_worker(config: dict[str, Any]) -> None:
     from modules.embedding.datamodule import collate
     from sweeps.strategies import RayDeepSpeedAnyDeviceStrategy
 
-    rows = triplets(config["batch"] * (config["warmup"] + config["steps"]), config["max_length"])
+    # each worker reads its share of the rows (Lightning's distributed sampler): one epoch of steps each
+    steps = config["warmup"] + config["steps"]
+    rows = triplets(config["batch"] * steps * config["workers"], config["max_length"])
     gpu = config["gpu"]
     results = []
     for packing in config["packings"]:
-        backbone = build_backbone(config["model"], packing, config["max_length"], config["cache_dir"])
+        device = str(ray.train.torch.get_device()) if gpu else "cpu"
+        backbone = build_backbone(config["model"], packing, config["max_length"], config["cache_dir"], device)
         texts = sorted({t for row in rows for t in row})
         lengths = dict(zip(texts, (len(ids) for ids in token_ids(backbone, texts)), strict=True))
         module = make_module(backbone, lengths)
@@ -180,7 +188,7 @@ def train_worker(config: dict[str, Any]) -> None:
                     else RayDeepSpeedAnyDeviceStrategy(stage=2))
         timer = throughput_callback(config["warmup"])
         trainer = prepare_trainer(L.Trainer(
-            max_steps=config["warmup"] + config["steps"], strategy=strategy, plugins=[RayLightningEnvironment()],
+            max_steps=steps, strategy=strategy, plugins=[RayLightningEnvironment()],
             accelerator="gpu" if gpu else "cpu", devices="auto", precision="bf16-mixed" if gpu else "32-true",
             callbacks=[timer], logger=False, enable_checkpointing=False, enable_progress_bar=False,
             enable_model_summary=False, limit_val_batches=0, num_sanity_val_steps=0,
@@ -201,7 +209,7 @@ def run(model: str, strategy: str, args: argparse.Namespace, storage: str) -> li
     from ray.train import RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
-    config = {"model": model, "strategy": strategy, "packings": args.packing, "gpu": args.gpu,
+    config = {"model": model, "strategy": strategy, "packings": args.packing, "gpu": args.gpu, "workers": args.workers,
               "batch": args.batch, "steps": args.steps, "warmup": args.warmup,
               "max_length": args.max_length, "cache_dir": args.cache_dir}
     trainer = TorchTrainer(
