@@ -252,6 +252,11 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     args = parser.parse_args(argv)
     if args.steps < 1 or args.warmup < 0 or args.workers < 1 or args.batch < 1:
         parser.error("--steps, --workers and --batch must be at least 1, --warmup at least 0")
+    if args.gpu:  # else Ray Train would wait for GPUs that never come
+        import torch
+
+        if torch.cuda.device_count() < args.workers:
+            parser.error(f"--gpu --workers {args.workers}: {torch.cuda.device_count()} CUDA GPU(s) visible")
     args.cache_dir = str(Path(args.cache_dir).resolve())  # the workers' folder is not this one
     import ray
 

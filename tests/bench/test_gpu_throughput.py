@@ -49,3 +49,12 @@ def test_bad_sizes_are_refused_in_one_line(capsys):
         main(["--model", "tiny", "--steps", "0"])
     assert exit_.value.code == 2
     assert "--steps" in capsys.readouterr().err
+
+
+def test_asking_for_more_gpus_than_are_visible_is_one_line(capsys):
+    import torch
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--model", "tiny", "--gpu", "--workers", str(torch.cuda.device_count() + 1)])
+    assert exit_.value.code == 2
+    assert "CUDA GPU(s) visible" in capsys.readouterr().err
